@@ -1,5 +1,11 @@
 //! relay-core: the IPTV relay engine.
 pub mod catalog;
+pub mod config;
+pub mod engine;
 pub mod http;
+pub mod json;
+pub mod log;
 pub mod m3u;
+pub mod server;
+pub mod upstream;
 pub mod uri;

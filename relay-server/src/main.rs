@@ -1,1 +1,201 @@
-fn main() {}
+//! `relay-server`: flags and environment → [`relay_core::engine::Engine`]. Everything that decides
+//! behaviour lives in relay-core; this file only reads settings, starts the engine, and handles
+//! signals (SIGINT/SIGTERM stop with a drain, SIGHUP reloads the catalogs).
+
+use relay_core::config::{Config, KEYS};
+use relay_core::engine::Engine;
+use relay_core::log;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+relay-server: an IPTV relay. Give it M3U catalogs; it serves one clean playlist and relays every stream.
+
+usage: relay-server [--listen ADDR] [--public-url URL] [--catalog PATH|URL]... [options]
+
+  --listen ADDR                      address to listen on (default 127.0.0.1:8080; 0.0.0.0:8080 for the LAN)
+  --public-url URL                   base URL written into playlists (default: from the listen address,
+                                     or the request's Host header when listening on 0.0.0.0)
+  --catalog PATH|URL                 an M3U playlist file or http(s) URL; repeat for several
+  --user-agent UA                    User-Agent sent upstream when a channel sets none
+  --max-connections N                concurrent client connections (default 1024)
+  --head-timeout DUR                 time to receive a request head (default 10s)
+  --idle-timeout DUR                 keep-alive idle time (default 60s)
+  --upstream-connect-timeout DUR     upstream DNS+TCP+TLS time (default 10s)
+  --upstream-response-timeout DUR    upstream response head time (default 15s)
+  --upstream-idle-timeout DUR        longest upstream body silence (default 30s)
+  --shutdown-grace DUR               time open connections get on stop (default 5s)
+  --threads N                        worker threads, 0 = auto (default 0)
+  -h, --help                         this text
+  -V, --version                      the version
+
+Every option can also be set as an environment variable RELAY_<NAME> (e.g. RELAY_LISTEN,
+RELAY_PUBLIC_URL; RELAY_CATALOG takes several sources separated by commas). Flags win over the
+environment. RELAY_LOG sets the log level: off, error, warn, info (default), debug, trace.
+Durations: 500ms, 10s, 2m or plain seconds.
+
+Signals: SIGINT/SIGTERM stop (open streams get the shutdown grace), SIGHUP reloads the catalogs.
+";
+
+fn env_name(key: &str) -> String {
+    format!("RELAY_{}", key.to_ascii_uppercase().replace('-', "_"))
+}
+
+/// Settings from the environment, then from flags (flags win; `--catalog` flags replace
+/// `RELAY_CATALOG`).
+fn parse_settings(args: Vec<String>) -> Result<Option<Config>, String> {
+    let mut config = Config::default();
+    let mut flag_catalogs = Vec::new();
+    let mut it = args.into_iter();
+    let mut flags = Vec::new();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(None);
+            }
+            "-V" | "--version" => {
+                println!("relay-server {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+            _ => {}
+        }
+        let Some(flag) = arg.strip_prefix("--") else {
+            return Err(format!("unexpected argument {arg:?} (see --help)"));
+        };
+        let (key, value) = match flag.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => {
+                let value = it.next().ok_or_else(|| format!("--{flag} needs a value"))?;
+                (flag.to_string(), value)
+            }
+        };
+        if !KEYS.contains(&key.as_str()) {
+            return Err(format!("unknown option --{key} (see --help)"));
+        }
+        if key == "catalog" {
+            flag_catalogs.push(value);
+        } else {
+            flags.push((key, value));
+        }
+    }
+    for key in KEYS {
+        let Ok(value) = std::env::var(env_name(key)) else { continue };
+        if *key == "catalog" {
+            if flag_catalogs.is_empty() {
+                for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    config.set(key, part).map_err(|e| format!("{}: {e}", env_name(key)))?;
+                }
+            }
+        } else {
+            config.set(key, &value).map_err(|e| format!("{}: {e}", env_name(key)))?;
+        }
+    }
+    for (key, value) in flags {
+        config.set(&key, &value).map_err(|e| format!("--{key}: {e}"))?;
+    }
+    for value in flag_catalogs {
+        config.set("catalog", &value).map_err(|e| format!("--catalog: {e}"))?;
+    }
+    Ok(Some(config))
+}
+
+fn main() -> ExitCode {
+    if let Ok(level) = std::env::var("RELAY_LOG") {
+        match log::Level::parse(&level) {
+            Ok(level) => log::set_level(level),
+            Err(e) => {
+                eprintln!("relay-server: RELAY_LOG: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let config = match parse_settings(std::env::args().skip(1).collect()) {
+        Ok(Some(config)) => config,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("relay-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let engine = match Engine::new(config) {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("relay-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let catalogs = engine.config().catalogs.len();
+    let report = engine.reload();
+    let addr = match engine.start() {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("relay-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let public = engine.config().public_url.clone().unwrap_or_else(|| {
+        if addr.ip().is_unspecified() {
+            format!("http://<host>:{} (from each request's Host header)", addr.port())
+        } else {
+            format!("http://{addr}")
+        }
+    });
+    log::emit(
+        log::Level::Info,
+        format_args!(
+            "relay {} listening on {addr}: {} channels from {} of {catalogs} catalogs; playlist at {}/playlist.m3u8",
+            env!("CARGO_PKG_VERSION"),
+            report.channels,
+            report.loaded,
+            public.split(' ').next().unwrap_or(&public),
+        ),
+    );
+    if catalogs == 0 {
+        log::emit(
+            log::Level::Warn,
+            format_args!(
+                "no catalog given: pass --catalog PATH_OR_URL (or RELAY_CATALOG) with an M3U playlist; serving an empty playlist"
+            ),
+        );
+    }
+    engine.block_on(wait_for_signals(&engine));
+    match engine.stop() {
+        Ok(()) => {
+            log::emit(log::Level::Info, format_args!("relay stopped"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("relay-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signals(engine: &Engine) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        log::emit(log::Level::Error, format_args!("cannot install signal handlers"));
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                let report = engine.reload_async().await;
+                log::emit(log::Level::Info, format_args!("reloaded: {} channels", report.channels));
+            }
+        }
+    }
+    log::emit(log::Level::Info, format_args!("stopping"));
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signals(_engine: &Engine) {
+    let _ = tokio::signal::ctrl_c().await;
+}

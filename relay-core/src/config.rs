@@ -1,0 +1,239 @@
+//! Engine configuration. Every setting has a name (the server's flag without `--`, also used by
+//! the C ABI's `relay_config_set` and by `RELAY_<NAME>` environment variables) and a documented
+//! default. [`Config::set`] validates one setting at a time and changes nothing on error.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Default listen address: loopback only, so nothing is exposed until the user says so.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default cap on concurrent client connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Default time a client has to send a complete request head.
+pub const DEFAULT_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time an idle keep-alive client connection is kept open between requests.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time to establish an upstream TCP (and TLS) connection, all addresses together.
+pub const DEFAULT_UPSTREAM_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time from sending an upstream request to its complete response head.
+pub const DEFAULT_UPSTREAM_RESPONSE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default longest silence inside an upstream body before it counts as failed.
+pub const DEFAULT_UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time `stop` waits for open connections before cutting them.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// The User-Agent sent upstream when a channel sets none. IPTV providers commonly admit only
+/// player user agents, so the default is VLC's; `user-agent` or a per-channel option overrides it.
+pub const DEFAULT_USER_AGENT: &str = "VLC/3.0.21 LibVLC/3.0.21";
+
+/// A setting that could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// No setting has this name.
+    UnknownKey(String),
+    /// The value does not parse for this setting.
+    BadValue { key: String, reason: String },
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::UnknownKey(k) => write!(f, "unknown setting {k:?}"),
+            ConfigError::BadValue { key, reason } => write!(f, "bad value for {key}: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// All settings of an [`Engine`](crate::engine::Engine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `listen`: address to bind; port 0 picks a free one (see `Engine::local_addr`).
+    pub listen: SocketAddr,
+    /// `public-url`: base of every URL the relay writes into playlists (scheme, host, optional
+    /// port and path prefix, no trailing slash). Unset: derived from the bound address, or from
+    /// the request's `Host` header when listening on an unspecified address (0.0.0.0 / ::).
+    pub public_url: Option<String>,
+    /// `catalog` (repeatable): M3U sources, file paths or http(s) URLs, in order.
+    pub catalogs: Vec<String>,
+    /// `user-agent`: sent upstream when a channel sets none.
+    pub user_agent: String,
+    /// `max-connections`: concurrent client connections; beyond it new ones get 503 and close.
+    pub max_connections: usize,
+    /// `head-timeout`: time a client has to send a complete request head (else 408).
+    pub head_timeout: Duration,
+    /// `idle-timeout`: keep-alive time between requests on one client connection.
+    pub idle_timeout: Duration,
+    /// `upstream-connect-timeout`: DNS + TCP + TLS to an upstream.
+    pub upstream_connect_timeout: Duration,
+    /// `upstream-response-timeout`: request sent → complete response head (else 504).
+    pub upstream_response_timeout: Duration,
+    /// `upstream-idle-timeout`: longest silence inside an upstream body (else the relay is cut).
+    pub upstream_idle_timeout: Duration,
+    /// `shutdown-grace`: how long `stop` lets open connections finish.
+    pub shutdown_grace: Duration,
+    /// `threads`: runtime worker threads; 0 = one per core, at most 4.
+    pub threads: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            public_url: None,
+            catalogs: Vec::new(),
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            head_timeout: DEFAULT_HEAD_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            upstream_connect_timeout: DEFAULT_UPSTREAM_CONNECT_TIMEOUT,
+            upstream_response_timeout: DEFAULT_UPSTREAM_RESPONSE_TIMEOUT,
+            upstream_idle_timeout: DEFAULT_UPSTREAM_IDLE_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            threads: 0,
+        }
+    }
+}
+
+/// The names [`Config::set`] accepts, in the order the server's `--help` lists them.
+pub const KEYS: &[&str] = &[
+    "listen",
+    "public-url",
+    "catalog",
+    "user-agent",
+    "max-connections",
+    "head-timeout",
+    "idle-timeout",
+    "upstream-connect-timeout",
+    "upstream-response-timeout",
+    "upstream-idle-timeout",
+    "shutdown-grace",
+    "threads",
+];
+
+impl Config {
+    /// Applies one setting by name. `catalog` appends (it is repeatable); everything else replaces.
+    /// Durations take `500ms`, `10s`, `2m` or a plain number of seconds.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let bad = |reason: String| ConfigError::BadValue { key: key.to_string(), reason };
+        let value = value.trim();
+        match key {
+            "listen" => {
+                self.listen = value
+                    .parse()
+                    .map_err(|_| bad(format!("{value:?} is not an address like 127.0.0.1:8080")))?
+            }
+            "public-url" => self.public_url = Some(parse_public_url(value).map_err(bad)?),
+            "catalog" => {
+                if value.is_empty() {
+                    return Err(bad("empty path or URL".into()));
+                }
+                self.catalogs.push(value.to_string())
+            }
+            "user-agent" => {
+                if value.is_empty() || value.bytes().any(|b| b.is_ascii_control()) {
+                    return Err(bad("must be non-empty printable text".into()));
+                }
+                self.user_agent = value.to_string()
+            }
+            "max-connections" => self.max_connections = parse_count(value, 1).map_err(bad)?,
+            "threads" => self.threads = parse_count(value, 0).map_err(bad)?,
+            "head-timeout" => self.head_timeout = parse_duration(value).map_err(bad)?,
+            "idle-timeout" => self.idle_timeout = parse_duration(value).map_err(bad)?,
+            "upstream-connect-timeout" => {
+                self.upstream_connect_timeout = parse_duration(value).map_err(bad)?
+            }
+            "upstream-response-timeout" => {
+                self.upstream_response_timeout = parse_duration(value).map_err(bad)?
+            }
+            "upstream-idle-timeout" => {
+                self.upstream_idle_timeout = parse_duration(value).map_err(bad)?
+            }
+            "shutdown-grace" => self.shutdown_grace = parse_duration(value).map_err(bad)?,
+            _ => return Err(ConfigError::UnknownKey(key.to_string())),
+        }
+        Ok(())
+    }
+}
+
+fn parse_count(value: &str, min: usize) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(format!("{value:?} is not a whole number >= {min}")),
+    }
+}
+
+/// Parses `500ms`, `10s`, `2m`, or plain seconds; zero is refused (a zero timeout is a mistake).
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let (num, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => value.split_at(i),
+        None => (value, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{value:?} is not a duration like 500ms, 10s or 2m"))?;
+    let d = match unit.trim() {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(format!("{value:?} is not a duration like 500ms, 10s or 2m")),
+    };
+    if d.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(d)
+}
+
+/// Checks a public URL (http or https, a host, no query or fragment) and drops a trailing `/`.
+fn parse_public_url(value: &str) -> Result<String, String> {
+    let uri = crate::uri::Uri::parse(value).map_err(|e| format!("{value:?}: {e}"))?;
+    let ok_scheme = matches!(uri.scheme(), Some("http" | "https"));
+    if !ok_scheme || uri.host().is_none_or(str::is_empty) {
+        return Err(format!("{value:?} must be an http(s) URL such as http://192.168.1.2:8080"));
+    }
+    if uri.query().is_some() || uri.fragment().is_some() {
+        return Err(format!("{value:?} must not have a query or fragment"));
+    }
+    Ok(uri.as_str().trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_applies_and_refuses() {
+        let mut c = Config::default();
+        c.set("listen", "0.0.0.0:9000").unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        c.set("catalog", "a.m3u").unwrap();
+        c.set("catalog", "http://x/b.m3u").unwrap();
+        assert_eq!(c.catalogs, ["a.m3u", "http://x/b.m3u"]);
+        c.set("head-timeout", "500ms").unwrap();
+        assert_eq!(c.head_timeout, Duration::from_millis(500));
+        c.set("idle-timeout", "2m").unwrap();
+        assert_eq!(c.idle_timeout, Duration::from_secs(120));
+        c.set("upstream-idle-timeout", "7").unwrap();
+        assert_eq!(c.upstream_idle_timeout, Duration::from_secs(7));
+
+        let before = c.clone();
+        assert!(matches!(c.set("nope", "1"), Err(ConfigError::UnknownKey(_))));
+        assert!(c.set("listen", "localhost").is_err());
+        assert!(c.set("head-timeout", "0").is_err());
+        assert!(c.set("head-timeout", "10h").is_err());
+        assert!(c.set("max-connections", "0").is_err());
+        assert!(c.set("user-agent", "a\r\nb").is_err());
+        assert!(c.set("public-url", "ftp://x").is_err());
+        assert!(c.set("public-url", "http://x/?a=1").is_err());
+        assert_eq!(c, before, "failed settings change nothing");
+
+        c.set("public-url", "http://tv.example:8080/relay/").unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("http://tv.example:8080/relay"));
+        for key in KEYS {
+            assert!(
+                !matches!(Config::default().set(key, "x"), Err(ConfigError::UnknownKey(_))),
+                "{key} is listed but not handled"
+            );
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The [`Engine`]: a tokio runtime, the shared state (settings, catalog, upstream client), and the
+//! server task. Every method takes `&self` and may be called from any thread (not from inside the
+//! engine's own runtime); calls that change state are serialised internally. This is the surface
+//! the C ABI wraps.
+
+use crate::catalog::{Catalog, Source};
+use crate::config::Config;
+use crate::m3u::{self, Playlist};
+use crate::server::{self, Shared};
+use crate::upstream::{self, Client, ClientOptions};
+use crate::log;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Largest catalog source (M3U file or download) the engine reads.
+pub const MAX_SOURCE_BYTES: u64 = 256 * 1024 * 1024;
+/// Most runtime worker threads chosen automatically (`threads = 0`).
+pub const MAX_AUTO_THREADS: usize = 4;
+/// Extra time `stop` waits beyond the shutdown grace for the server task to end.
+const STOP_SLACK: Duration = Duration::from_secs(2);
+
+/// What went wrong at the engine level.
+#[derive(Debug)]
+pub enum EngineError {
+    /// The runtime could not be built (threads).
+    Runtime(std::io::Error),
+    /// The listen address could not be bound.
+    Bind { addr: SocketAddr, source: std::io::Error },
+    /// `start` on an engine that is already running.
+    AlreadyRunning,
+    /// `stop` on an engine that is not running.
+    NotRunning,
+    /// The server task did not end in time or panicked.
+    Stop(String),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Runtime(e) => write!(f, "cannot start the runtime: {e}"),
+            EngineError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            EngineError::AlreadyRunning => f.write_str("the engine is already running"),
+            EngineError::NotRunning => f.write_str("the engine is not running"),
+            EngineError::Stop(why) => write!(f, "the server did not stop cleanly: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// The result of loading catalog sources.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Channels in the catalog afterwards.
+    pub channels: usize,
+    /// Sources that loaded.
+    pub loaded: usize,
+    /// Sources that failed, with the reason (on reload they keep their previous channels).
+    pub failed: Vec<(String, String)>,
+}
+
+struct Running {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// The relay engine.
+pub struct Engine {
+    runtime: tokio::runtime::Runtime,
+    shared: Arc<Shared>,
+    /// The last good playlist of every configured source, in configuration order (a source that
+    /// fails on reload keeps its previous channels).
+    sources: Mutex<Vec<Source>>,
+    running: Mutex<Option<Running>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.shared.config)
+            .field("local_addr", &self.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Engine {
+    /// Builds the runtime and the shared state; nothing is bound or loaded yet.
+    pub fn new(config: Config) -> Result<Engine, EngineError> {
+        let threads = match config.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_AUTO_THREADS),
+            n => n,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("relay-worker")
+            .enable_all()
+            .build()
+            .map_err(EngineError::Runtime)?;
+        let client = Client::new(ClientOptions::from_config(&config));
+        let sources = config
+            .catalogs
+            .iter()
+            .map(|label| Source { label: label.clone(), playlist: Playlist::default() })
+            .collect();
+        Ok(Engine {
+            runtime,
+            shared: Arc::new(Shared::new(config, client)),
+            sources: Mutex::new(sources),
+            running: Mutex::new(None),
+        })
+    }
+
+    /// The settings the engine was built with.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// The state shared with the server (catalog, client, counters).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Runs a future on the engine's runtime, blocking the calling thread.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    /// (Re)loads every configured catalog source (files or http(s) URLs) and swaps in the new
+    /// catalog. A source that fails keeps what it had (nothing, on the first load).
+    pub fn reload(&self) -> LoadReport {
+        self.block_on(self.reload_async())
+    }
+
+    /// [`Engine::reload`] for callers already inside an async context of another runtime, or in
+    /// a task of this one (e.g. a signal handler).
+    pub async fn reload_async(&self) -> LoadReport {
+        let labels: Vec<String> = self.shared.config.catalogs.clone();
+        let mut fetched = Vec::with_capacity(labels.len());
+        for label in &labels {
+            fetched.push(load_source(&self.shared.client, label).await);
+        }
+        let mut report = LoadReport::default();
+        let mut sources = lock(&self.sources);
+        for (source, result) in sources.iter_mut().zip(fetched) {
+            match result {
+                Ok(playlist) => {
+                    log!(
+                        Info,
+                        "catalog {}: {} entries{}",
+                        source.label,
+                        playlist.entries.len(),
+                        skipped_note(&playlist)
+                    );
+                    source.playlist = playlist;
+                    report.loaded += 1;
+                }
+                Err(why) => {
+                    log!(Error, "catalog {}: {why}", source.label);
+                    report.failed.push((source.label.clone(), why));
+                }
+            }
+        }
+        let catalog = Catalog::from_sources(&sources);
+        report.channels = catalog.len();
+        self.shared.set_catalog(catalog);
+        report
+    }
+
+    /// Replaces the whole catalog with one M3U playlist given as bytes (the embedder's own source;
+    /// configured sources are forgotten until the next [`Engine::reload`]). Returns the channel count.
+    pub fn load_m3u(&self, label: &str, data: &[u8]) -> usize {
+        let source = Source { label: label.to_string(), playlist: m3u::parse(data) };
+        let catalog = Catalog::from_sources(std::slice::from_ref(&source));
+        let n = catalog.len();
+        self.shared.set_catalog(catalog);
+        n
+    }
+
+    /// Binds the listen address and starts serving; returns the bound address once listening.
+    pub fn start(&self) -> Result<SocketAddr, EngineError> {
+        let mut running = lock(&self.running);
+        if running.is_some() {
+            return Err(EngineError::AlreadyRunning);
+        }
+        let addr = self.shared.config.listen;
+        let listener = self
+            .runtime
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .map_err(|source| EngineError::Bind { addr, source })?;
+        let bound = listener.local_addr().map_err(|source| EngineError::Bind { addr, source })?;
+        let (stop, stop_rx) = watch::channel(false);
+        let task = self.runtime.spawn(server::serve(listener, self.shared.clone(), stop_rx));
+        *running = Some(Running { addr: bound, stop, task });
+        Ok(bound)
+    }
+
+    /// The bound address while running.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        lock(&self.running).as_ref().map(|r| r.addr)
+    }
+
+    /// Stops accepting, lets open connections finish within the shutdown grace, cuts the rest,
+    /// and returns when the server task has ended.
+    pub fn stop(&self) -> Result<(), EngineError> {
+        let Some(running) = lock(&self.running).take() else {
+            return Err(EngineError::NotRunning);
+        };
+        let _ = running.stop.send(true);
+        let wait = self.shared.config.shutdown_grace + STOP_SLACK;
+        match self.runtime.block_on(tokio::time::timeout(wait, running.task)) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(EngineError::Stop(e.to_string())),
+            Err(_) => Err(EngineError::Stop(format!("still running after {wait:?}"))),
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if lock(&self.running).is_some() {
+            let _ = self.stop();
+        }
+    }
+}
+
+fn skipped_note(playlist: &Playlist) -> String {
+    match playlist.skipped_lines {
+        0 => String::new(),
+        n => format!(" ({n} unusable lines skipped)"),
+    }
+}
+
+/// Reads one catalog source: an http(s) URL through the upstream client, else a file path
+/// (`file://` prefix allowed). Parsed as it streams in; at most [`MAX_SOURCE_BYTES`].
+pub async fn load_source(client: &Client, label: &str) -> Result<Playlist, String> {
+    let mut parser = m3u::Parser::new();
+    let mut entries = Vec::new();
+    let mut total: u64 = 0;
+    let mut add = |chunk: &[u8], parser: &mut m3u::Parser| -> Result<(), String> {
+        total += chunk.len() as u64;
+        if total > MAX_SOURCE_BYTES {
+            return Err(format!("larger than {MAX_SOURCE_BYTES} bytes"));
+        }
+        parser.feed(chunk, &mut entries);
+        Ok(())
+    };
+    let lower = label.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        let req = upstream::Request {
+            method: upstream::Method::Get,
+            url: label,
+            headers: &[],
+            range: None,
+        };
+        let mut resp = client.request(&req).await.map_err(|e| e.to_string())?;
+        if resp.status() != 200 {
+            return Err(format!("answered {} {}", resp.status(), resp.head.reason()));
+        }
+        while let Some(chunk) = resp.body.chunk().await.map_err(|e| e.to_string())? {
+            add(&chunk, &mut parser)?;
+        }
+    } else {
+        let path = label.strip_prefix("file://").unwrap_or(label);
+        let mut file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open: {e}"))?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = file.read(&mut buf).await.map_err(|e| format!("cannot read: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            add(&buf[..n], &mut parser)?;
+        }
+    }
+    let mut playlist = parser.finish(&mut entries);
+    playlist.entries = entries;
+    Ok(playlist)
+}

@@ -1,0 +1,800 @@
+//! The listener, the client connection loop, the router and the route handlers.
+//!
+//! [`serve`] runs on any tokio runtime: the [`Engine`](crate::engine::Engine) drives it on its own
+//! runtime, tests can drive it on theirs. A connection reads one request head at a time (with the
+//! head and idle timeouts), answers it, and loops while keep-alive allows; pipelined requests are
+//! answered in order because each is read only after the previous answer is written.
+
+use crate::catalog::{Catalog, Channel, ChannelKind};
+use crate::config::Config;
+use crate::http::{
+    BodyKind, ByteRange, ContentRange, HeadWriter, HttpError, RequestHead, content_range,
+    content_range_unsatisfied, parse_content_range,
+};
+use crate::upstream::{self, Client, UpstreamError};
+use crate::{json, log, m3u};
+use bytes::{Buf, Bytes, BytesMut};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tokio::time::{sleep, timeout, timeout_at};
+
+/// Largest request body the relay reads (and discards); larger ones get 413. No route of this
+/// version takes a body, so this only keeps keep-alive connections in step.
+pub const MAX_REQUEST_BODY_BYTES: u64 = 64 * 1024;
+/// Initial capacity of a connection's read buffer.
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// A client that accepts no bytes for this long while being sent a stream is disconnected, so a
+/// vanished player does not hold an upstream connection (and a provider slot) forever.
+pub const CLIENT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pause after an accept error (e.g. out of file descriptors) before accepting again.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What every connection shares: settings, the catalog, the upstream client and counters.
+#[derive(Debug)]
+pub struct Shared {
+    /// Settings as given; never changed after the engine starts.
+    pub config: Config,
+    /// The current catalog. Readers clone the `Arc` and keep a consistent snapshot for the whole
+    /// request while a reload swaps in a new one.
+    catalog: RwLock<Arc<Catalog>>,
+    /// The upstream client (TLS settings, timeouts, default User-Agent).
+    pub client: Client,
+    /// Counters for `/health` and, later, `/stats`.
+    pub stats: Stats,
+}
+
+/// Process-wide counters, updated with relaxed atomics.
+#[derive(Debug)]
+pub struct Stats {
+    pub started: Instant,
+    pub connections_total: AtomicU64,
+    pub connections_active: AtomicU64,
+    pub requests_total: AtomicU64,
+    pub streams_active: AtomicU64,
+    pub bytes_relayed: AtomicU64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            started: Instant::now(),
+            connections_total: AtomicU64::new(0),
+            connections_active: AtomicU64::new(0),
+            requests_total: AtomicU64::new(0),
+            streams_active: AtomicU64::new(0),
+            bytes_relayed: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Shared {
+    pub fn new(config: Config, client: Client) -> Shared {
+        Shared {
+            config,
+            catalog: RwLock::new(Arc::new(Catalog::default())),
+            client,
+            stats: Stats::default(),
+        }
+    }
+
+    /// A snapshot of the current catalog.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the catalog; requests in flight keep the snapshot they started with.
+    pub fn set_catalog(&self, catalog: Catalog) {
+        *self.catalog.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
+    }
+}
+
+/// Accepts connections until `shutdown` turns true, then lets open connections finish for the
+/// configured grace period and cuts the rest.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    let mut stop = shutdown.clone();
+    let permits = Arc::new(Semaphore::new(shared.config.max_connections));
+    let mut tasks = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let Ok(permit) = permits.clone().try_acquire_owned() else {
+                        log!(Warn, "connection from {peer} refused: {} connections open", shared.config.max_connections);
+                        let _ = stream.try_write(TOO_MANY_CONNECTIONS);
+                        continue;
+                    };
+                    let shared = shared.clone();
+                    let shutdown = shutdown.clone();
+                    tasks.spawn(async move {
+                        shared.stats.connections_total.fetch_add(1, Ordering::Relaxed);
+                        shared.stats.connections_active.fetch_add(1, Ordering::Relaxed);
+                        connection(stream, peer, &shared, shutdown).await;
+                        shared.stats.connections_active.fetch_sub(1, Ordering::Relaxed);
+                        drop(permit);
+                    });
+                }
+                Err(e) => {
+                    log!(Warn, "accept failed: {e}");
+                    sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = stopped(&mut stop) => break,
+        }
+    }
+    drop(listener);
+    let grace = shared.config.shutdown_grace;
+    let drained = timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        log!(Warn, "cutting {} connections still open after {grace:?}", tasks.len());
+        tasks.shutdown().await;
+    }
+}
+
+/// Resolves once shutdown has been signalled (or the engine is gone).
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|&stop| stop).await;
+}
+
+const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 21\r\nRetry-After: 5\r\nConnection: close\r\n\r\ntoo many connections\n";
+
+/// One client connection: read a head, answer, repeat while keep-alive holds.
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let local = stream.local_addr().ok();
+    let mut buf = BytesMut::with_capacity(READ_BUFFER_BYTES);
+    let mut first = true;
+    loop {
+        let head = tokio::select! {
+            read = read_request(&mut stream, &mut buf, &shared.config, first) => read,
+            _ = stopped(&mut shutdown) => return,
+        };
+        first = false;
+        let head = match head {
+            Ok(Some(head)) => head,
+            Ok(None) => return,
+            Err(reply) => {
+                log!(Debug, "{peer}: bad request: {} {}", reply.status, reply.reason());
+                let _ = write_reply_head(&mut stream, &reply, false).await;
+                let _ = stream.write_all(&reply.body_bytes()).await;
+                return;
+            }
+        };
+        shared.stats.requests_total.fetch_add(1, Ordering::Relaxed);
+        let ctx = RequestContext { shared, head: &head, peer, local };
+        let mut reply = route(&ctx).await;
+        let keep_alive = head.keep_alive() && !reply.close;
+        let head_only = head.method() == "HEAD";
+        log!(Debug, "{peer} {} {} -> {}", head.method(), head.target(), reply.status);
+        if write_reply_head(&mut stream, &reply, keep_alive).await.is_err() {
+            return;
+        }
+        let body = std::mem::replace(&mut reply.body, ReplyBody::Empty);
+        match body {
+            ReplyBody::Empty => {}
+            ReplyBody::Bytes(_) if head_only => {}
+            ReplyBody::Bytes(b) => {
+                if stream.write_all(&b).await.is_err() {
+                    return;
+                }
+            }
+            ReplyBody::Relay(_) if head_only => {}
+            ReplyBody::Relay(plan) => {
+                let outcome = relay(&mut stream, plan, shared, &mut shutdown).await;
+                if !outcome.clean() {
+                    reset(&stream);
+                    return;
+                }
+            }
+        }
+        if !keep_alive {
+            let _ = stream.shutdown().await;
+            return;
+        }
+    }
+}
+
+/// Reads the next request head and any (small) body. `Ok(None)`: the client closed or went idle,
+/// nothing to answer. `Err(reply)`: answer with it and close.
+async fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    config: &Config,
+    first: bool,
+) -> Result<Option<RequestHead>, Reply> {
+    // The first request must arrive within the head timeout; later ones may wait the idle
+    // timeout, but once a head has begun it must complete within the head timeout.
+    let idle = if first { config.head_timeout } else { config.idle_timeout };
+    let mut deadline = tokio::time::Instant::now() + if buf.is_empty() { idle } else { config.head_timeout };
+    let mut started = !buf.is_empty();
+    let head = loop {
+        match RequestHead::parse(buf) {
+            Ok(Some(head)) => break head,
+            Ok(None) => {}
+            Err(e) => return Err(Reply::http_error(e)),
+        }
+        if buf.capacity() - buf.len() < READ_BUFFER_BYTES / 2 {
+            buf.reserve(READ_BUFFER_BYTES);
+        }
+        match timeout_at(deadline, stream.read_buf(buf)).await {
+            Err(_) if started => {
+                return Err(Reply::error(408, "request head not received in time").closing());
+            }
+            Err(_) | Ok(Err(_)) => return Ok(None),
+            Ok(Ok(0)) => return Ok(None),
+            Ok(Ok(_)) => {
+                if !started {
+                    started = true;
+                    deadline = tokio::time::Instant::now() + config.head_timeout;
+                }
+            }
+        }
+    };
+    match head.body_kind() {
+        Ok(BodyKind::Empty) => {}
+        Ok(BodyKind::Length(n)) if n > MAX_REQUEST_BODY_BYTES => {
+            return Err(Reply::error(413, "request body too large").closing());
+        }
+        Ok(BodyKind::Length(n)) => {
+            let mut left = n;
+            while left > 0 {
+                if buf.is_empty() {
+                    match timeout_at(deadline, stream.read_buf(buf)).await {
+                        Ok(Ok(n)) if n > 0 => {}
+                        _ => return Ok(None),
+                    }
+                }
+                let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                buf.advance(take);
+                left -= take as u64;
+            }
+        }
+        Ok(BodyKind::Chunked) | Ok(BodyKind::CloseDelimited) => {
+            return Err(Reply::error(411, "chunked request bodies are not accepted").closing());
+        }
+        Err(e) => return Err(Reply::http_error(e)),
+    }
+    Ok(Some(head))
+}
+
+/// Everything a route handler may look at.
+struct RequestContext<'a> {
+    shared: &'a Shared,
+    head: &'a RequestHead,
+    peer: SocketAddr,
+    /// The address the client connected to (used for the public URL when nothing better is known).
+    local: Option<SocketAddr>,
+}
+
+impl RequestContext<'_> {
+    /// The base of URLs written for this client: `public-url` if set; else, when listening on an
+    /// unspecified address, `http://{Host header}`; else `http://{listen address}`.
+    fn public_base(&self) -> String {
+        if let Some(url) = &self.shared.config.public_url {
+            return url.clone();
+        }
+        let listen = self.shared.config.listen;
+        if listen.ip().is_unspecified() || listen.port() == 0 {
+            if let Some(host) = self.head.header_str("host").filter(|h| valid_host_header(h)) {
+                return format!("http://{host}");
+            }
+            if let Some(local) = self.local {
+                return format!("http://{local}");
+            }
+        }
+        format!("http://{listen}")
+    }
+
+    fn query_param(&self, name: &str) -> Option<String> {
+        query_param(self.head.query()?, name)
+    }
+}
+
+/// A `Host` header we are willing to echo into URLs: a host name, IPv4, or bracketed IPv6 with
+/// an optional port; nothing that could smuggle a path or another URL.
+fn valid_host_header(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+}
+
+/// The first value of `name` in a query string, percent-decoded (`+` as space).
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k = crate::uri::percent_decode(k.as_bytes(), true);
+        (k == name.as_bytes()).then(|| {
+            String::from_utf8_lossy(&crate::uri::percent_decode(v.as_bytes(), true)).into_owned()
+        })
+    })
+}
+
+async fn route(ctx: &RequestContext<'_>) -> Reply {
+    let method = ctx.head.method();
+    if method != "GET" && method != "HEAD" {
+        let mut reply = Reply::error(405, "only GET and HEAD are supported");
+        reply.header("Allow", "GET, HEAD");
+        return reply;
+    }
+    let path = ctx.head.path();
+    match path {
+        "/" => Reply::text(
+            200,
+            "relay is running: the playlist is at /playlist.m3u8, the channel list at /api/channels\n",
+        ),
+        "/health" => health(ctx),
+        "/playlist.m3u8" | "/playlist.m3u" => playlist(ctx),
+        "/api/channels" => channels_json(ctx),
+        _ => match path.strip_prefix("/stream/") {
+            Some(rest) if !rest.is_empty() && !rest.contains('/') => stream_route(ctx, rest).await,
+            _ => Reply::error(404, "no such route"),
+        },
+    }
+}
+
+fn health(ctx: &RequestContext<'_>) -> Reply {
+    let stats = &ctx.shared.stats;
+    let body = format!(
+        "{{\"status\":\"ok\",\"version\":\"{}\",\"channels\":{},\"uptime_s\":{},\"connections\":{},\"streams\":{}}}\n",
+        env!("CARGO_PKG_VERSION"),
+        ctx.shared.catalog().len(),
+        stats.started.elapsed().as_secs(),
+        stats.connections_active.load(Ordering::Relaxed),
+        stats.streams_active.load(Ordering::Relaxed),
+    );
+    Reply::bytes(200, "application/json", body.into())
+}
+
+/// The URL of a channel on this relay: `/stream/{id}` with an extension players recognise.
+fn stream_url(base: &str, ch: &Channel) -> String {
+    let ext = match ch.kind {
+        ChannelKind::Ts => "ts",
+        ChannelKind::Hls => "m3u8",
+        ChannelKind::File => file_extension(ch.url()).unwrap_or("bin"),
+    };
+    format!("{base}/stream/{}.{ext}", ch.id)
+}
+
+/// The lower-case extension of a URL's last path segment, if it is a short alphanumeric one.
+fn file_extension(url: &str) -> Option<&str> {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let last = path.rsplit('/').next()?;
+    let (_, ext) = last.rsplit_once('.')?;
+    (!ext.is_empty() && ext.len() <= 5 && ext.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then_some(ext)
+}
+
+fn filtered(ctx: &RequestContext<'_>, catalog: &Catalog) -> Vec<Arc<Channel>> {
+    let q = ctx.query_param("q");
+    let group = ctx.query_param("group");
+    catalog.search(q.as_deref(), group.as_deref()).cloned().collect()
+}
+
+fn playlist(ctx: &RequestContext<'_>) -> Reply {
+    let catalog = ctx.shared.catalog();
+    let base = ctx.public_base();
+    let mut out = Vec::with_capacity(64 + catalog.len() * 256);
+    m3u::write_header(&mut out, catalog.header_attrs());
+    let opts = m3u::WriteOptions { request_options: false };
+    for ch in filtered(ctx, &catalog) {
+        m3u::write_entry(&mut out, &ch.entry, &stream_url(&base, &ch), opts);
+    }
+    let mut reply = Reply::bytes(200, "audio/x-mpegurl", out.into());
+    reply.header("Cache-Control", "no-cache");
+    reply
+}
+
+fn channels_json(ctx: &RequestContext<'_>) -> Reply {
+    let catalog = ctx.shared.catalog();
+    let base = ctx.public_base();
+    let channels = filtered(ctx, &catalog);
+    let mut out = String::with_capacity(64 + channels.len() * 256);
+    out.push_str(&format!("{{\"count\":{},\"channels\":[", channels.len()));
+    for (i, ch) in channels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"id\":");
+        json::write_str(&mut out, &ch.id);
+        out.push_str(",\"name\":");
+        json::write_str(&mut out, ch.name());
+        let fields = [
+            ("group", ch.group()),
+            ("tvg_id", ch.entry.attr("tvg-id")),
+            ("logo", ch.entry.attr("tvg-logo")),
+            ("chno", ch.entry.attr("tvg-chno")),
+        ];
+        for (key, value) in fields {
+            out.push_str(&format!(",\"{key}\":"));
+            match value {
+                Some(v) => json::write_str(&mut out, v),
+                None => out.push_str("null"),
+            }
+        }
+        out.push_str(",\"kind\":");
+        json::write_str(&mut out, ch.kind.as_str());
+        out.push_str(",\"url\":");
+        json::write_str(&mut out, &stream_url(&base, ch));
+        out.push('}');
+    }
+    out.push_str("]}\n");
+    Reply::bytes(200, "application/json", out.into())
+}
+
+/// `GET|HEAD /stream/{id}[.ext]`.
+async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
+    let id = name.split_once('.').map_or(name, |(id, _)| id);
+    let catalog = ctx.shared.catalog();
+    let Some(ch) = catalog.get(id) else {
+        return Reply::error(404, "no such channel");
+    };
+    if ch.kind == ChannelKind::Hls {
+        return Reply::error(501, "HLS channels are not relayed yet");
+    }
+    let range = ctx.head.header("range").and_then(ByteRange::parse);
+    let req = upstream::Request {
+        method: upstream::Method::Get,
+        url: ch.url(),
+        headers: &ch.headers,
+        range,
+    };
+    let resp = match ctx.shared.client.request(&req).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            log!(Warn, "channel {} ({}) for {}: {e}", ch.id, ch.name(), ctx.peer);
+            return Reply::error(e.status(), &e.to_string());
+        }
+    };
+    let content_type = content_type(ch, resp.head.header_str("content-type"));
+    let mut plan = RelayPlan {
+        body: resp.body,
+        skip: 0,
+        limit: None,
+        channel: ch.clone(),
+        peer: ctx.peer,
+    };
+    let status = resp.head.status();
+    let mut reply = match status {
+        200 => {
+            let len = match plan.body.kind() {
+                BodyKind::Length(n) => Some(n),
+                _ => None,
+            };
+            match (range, len) {
+                (Some(range), Some(len)) => match range.resolve(len) {
+                    Some((first, last)) => {
+                        // The upstream ignored the range: cut it out of the full body ourselves.
+                        plan.skip = first;
+                        plan.limit = Some(last - first + 1);
+                        let mut r = Reply::status(206);
+                        r.header("Content-Range", content_range(first, last, Some(len)));
+                        r.length(last - first + 1);
+                        r
+                    }
+                    None => return unsatisfiable(len),
+                },
+                (_, Some(len)) => {
+                    plan.limit = Some(len);
+                    let mut r = Reply::status(200);
+                    r.length(len);
+                    r
+                }
+                (_, None) => Reply::status(200).closing(),
+            }
+        }
+        206 => {
+            let parsed = resp.head.header("content-range").and_then(parse_content_range);
+            let Some(ContentRange::Satisfied { first, last, total }) = parsed else {
+                return Reply::error(502, "upstream sent 206 without a valid Content-Range");
+            };
+            let len = last - first + 1;
+            if !matches!(plan.body.kind(), BodyKind::Length(n) if n == len) {
+                if let BodyKind::Length(_) = plan.body.kind() {
+                    return Reply::error(502, "upstream Content-Length disagrees with Content-Range");
+                }
+            }
+            plan.limit = Some(len);
+            let mut r = Reply::status(206);
+            r.header("Content-Range", content_range(first, last, total));
+            r.length(len);
+            r
+        }
+        416 => {
+            match resp.head.header("content-range").and_then(parse_content_range) {
+                Some(ContentRange::Unsatisfied { total }) => return unsatisfiable(total),
+                _ => return Reply::error(416, "range not satisfiable"),
+            }
+        }
+        _ => {
+            let reason = format!("upstream answered {status} {}", resp.head.reason());
+            log!(Warn, "channel {} ({}) for {}: {reason}", ch.id, ch.name(), ctx.peer);
+            return Reply::error(502, &reason);
+        }
+    };
+    reply.header("Content-Type", content_type);
+    let ranges_work = reply.length.is_some() && ch.kind == ChannelKind::File;
+    if ranges_work || resp.head.header_str("accept-ranges") == Some("bytes") {
+        reply.header("Accept-Ranges", "bytes");
+    }
+    for name in ["Last-Modified", "ETag"] {
+        if let Some(v) = resp.head.header(name) {
+            reply.header(name, v);
+        }
+    }
+    reply.header("Access-Control-Allow-Origin", "*");
+    if ch.kind == ChannelKind::Ts {
+        reply.header("Cache-Control", "no-cache, no-store");
+    }
+    reply.body = ReplyBody::Relay(plan);
+    reply
+}
+
+fn unsatisfiable(total: u64) -> Reply {
+    let mut r = Reply::error(416, "range not satisfiable");
+    r.header("Content-Range", content_range_unsatisfied(total));
+    r
+}
+
+/// The `Content-Type` for a relayed stream: the upstream's when it names a real media type,
+/// else one from the channel kind and URL extension (many IPTV servers send
+/// `application/octet-stream` or even `text/html` for TS).
+fn content_type(ch: &Channel, upstream: Option<&str>) -> String {
+    if let Some(ct) = upstream.map(str::trim) {
+        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let specific = (essence.starts_with("video/") || essence.starts_with("audio/"))
+            && !essence.contains(char::is_whitespace);
+        if specific {
+            return ct.to_string();
+        }
+    }
+    let by_ext = match file_extension(ch.url()).map(str::to_ascii_lowercase).as_deref() {
+        Some("mp4" | "m4v") => "video/mp4",
+        Some("mkv") => "video/x-matroska",
+        Some("webm") => "video/webm",
+        Some("avi") => "video/x-msvideo",
+        Some("mov") => "video/quicktime",
+        Some("wmv") => "video/x-ms-wmv",
+        Some("flv") => "video/x-flv",
+        Some("mpg" | "mpeg") => "video/mpeg",
+        Some("mp3") => "audio/mpeg",
+        Some("aac") => "audio/aac",
+        Some("m4a") => "audio/mp4",
+        Some("flac") => "audio/flac",
+        Some("ogg") => "audio/ogg",
+        Some("ts") => "video/mp2t",
+        _ if ch.kind == ChannelKind::Ts => "video/mp2t",
+        _ => "application/octet-stream",
+    };
+    by_ext.to_string()
+}
+
+/// How a relayed body is cut: skip the first `skip` bytes (ranges the upstream ignored), then
+/// send at most `limit`.
+struct RelayPlan {
+    body: upstream::Body,
+    skip: u64,
+    limit: Option<u64>,
+    channel: Arc<Channel>,
+    peer: SocketAddr,
+}
+
+/// How a relay ended.
+enum RelayEnd {
+    /// Everything due was sent (or the close-delimited upstream ended).
+    Complete,
+    /// The client went away or stopped reading.
+    ClientGone,
+    /// The upstream failed mid-body; the client must see a cut, not an end.
+    Upstream(UpstreamError),
+    /// The engine is stopping.
+    Shutdown,
+}
+
+impl RelayEnd {
+    fn clean(&self) -> bool {
+        matches!(self, RelayEnd::Complete)
+    }
+}
+
+/// Copies the upstream body to the client as it arrives. Backpressure: the next upstream read
+/// happens only after the client took the previous chunk.
+async fn relay(
+    stream: &mut TcpStream,
+    mut plan: RelayPlan,
+    shared: &Shared,
+    shutdown: &mut watch::Receiver<bool>,
+) -> RelayEnd {
+    let stats = &shared.stats;
+    stats.streams_active.fetch_add(1, Ordering::Relaxed);
+    let started = Instant::now();
+    let mut sent: u64 = 0;
+    let end = loop {
+        let next = tokio::select! {
+            next = plan.body.chunk() => next,
+            _ = stopped(shutdown) => break RelayEnd::Shutdown,
+        };
+        let mut data: Bytes = match next {
+            Ok(Some(data)) => data,
+            Ok(None) if plan.limit.is_some_and(|l| l > 0) => {
+                break RelayEnd::Upstream(UpstreamError::Cut { received: plan.body.received() });
+            }
+            Ok(None) => break RelayEnd::Complete,
+            Err(e) => break RelayEnd::Upstream(e),
+        };
+        if plan.skip > 0 {
+            let n = plan.skip.min(data.len() as u64);
+            data.advance(n as usize);
+            plan.skip -= n;
+        }
+        if let Some(limit) = plan.limit.as_mut() {
+            let n = (*limit).min(data.len() as u64);
+            data.truncate(n as usize);
+            *limit -= n;
+        }
+        if !data.is_empty() {
+            match timeout(CLIENT_STALL_TIMEOUT, stream.write_all(&data)).await {
+                Ok(Ok(())) => {}
+                _ => break RelayEnd::ClientGone,
+            }
+            sent += data.len() as u64;
+            stats.bytes_relayed.fetch_add(data.len() as u64, Ordering::Relaxed);
+        }
+        if plan.limit == Some(0) {
+            break RelayEnd::Complete;
+        }
+    };
+    stats.streams_active.fetch_sub(1, Ordering::Relaxed);
+    let ch = &plan.channel;
+    let secs = started.elapsed().as_secs_f64();
+    let how = match &end {
+        RelayEnd::Complete => "complete".to_string(),
+        RelayEnd::ClientGone => "client left".to_string(),
+        RelayEnd::Upstream(e) => format!("cut: {e}"),
+        RelayEnd::Shutdown => "stopped".to_string(),
+    };
+    let level = if matches!(end, RelayEnd::Upstream(_)) { log::Level::Warn } else { log::Level::Info };
+    if log::enabled(level) {
+        log::emit(
+            level,
+            format_args!(
+                "stream {} ({}) to {}: {sent} bytes in {secs:.1}s, {how}",
+                ch.id,
+                ch.name(),
+                plan.peer
+            ),
+        );
+    }
+    end
+}
+
+/// Aborts the connection with a TCP reset so the client sees an error, never a clean end of a
+/// body that was not delivered.
+fn reset(stream: &TcpStream) {
+    let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
+}
+
+/// A response being prepared.
+struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, Vec<u8>)>,
+    length: Option<u64>,
+    body: ReplyBody,
+    /// Close the connection after this reply.
+    close: bool,
+}
+
+enum ReplyBody {
+    Empty,
+    Bytes(Bytes),
+    Relay(RelayPlan),
+}
+
+impl Reply {
+    fn status(status: u16) -> Reply {
+        Reply { status, headers: Vec::new(), length: None, body: ReplyBody::Empty, close: false }
+    }
+
+    fn bytes(status: u16, content_type: &'static str, body: Bytes) -> Reply {
+        let mut r = Reply::status(status);
+        r.header("Content-Type", content_type);
+        r.length(body.len() as u64);
+        r.body = ReplyBody::Bytes(body);
+        r
+    }
+
+    fn text(status: u16, text: &str) -> Reply {
+        Reply::bytes(status, "text/plain; charset=utf-8", Bytes::copy_from_slice(text.as_bytes()))
+    }
+
+    /// An error answer: the reason as plain text, one line.
+    fn error(status: u16, reason: &str) -> Reply {
+        Reply::text(status, &format!("{reason}\n"))
+    }
+
+    fn http_error(e: HttpError) -> Reply {
+        Reply::error(e.status(), &e.to_string()).closing()
+    }
+
+    fn closing(mut self) -> Reply {
+        self.close = true;
+        self
+    }
+
+    fn header(&mut self, name: &'static str, value: impl Into<Vec<u8>>) {
+        self.headers.push((name, value.into()));
+    }
+
+    fn length(&mut self, n: u64) {
+        self.length = Some(n);
+    }
+
+    fn reason(&self) -> String {
+        match &self.body {
+            ReplyBody::Bytes(b) => String::from_utf8_lossy(b).trim().to_string(),
+            _ => String::new(),
+        }
+    }
+
+    fn body_bytes(&self) -> Bytes {
+        match &self.body {
+            ReplyBody::Bytes(b) => b.clone(),
+            _ => Bytes::new(),
+        }
+    }
+}
+
+async fn write_reply_head(stream: &mut TcpStream, reply: &Reply, keep_alive: bool) -> std::io::Result<()> {
+    let mut w = HeadWriter::response(reply.status);
+    w.header("Server", concat!("relay/", env!("CARGO_PKG_VERSION")));
+    for (name, value) in &reply.headers {
+        w.header(name, value);
+    }
+    if let Some(n) = reply.length {
+        w.header("Content-Length", n.to_string());
+    }
+    // Without a length the body ends at close, so the connection cannot be kept.
+    let keep = keep_alive && (reply.length.is_some() || matches!(reply.body, ReplyBody::Empty));
+    w.header("Connection", if keep { "keep-alive" } else { "close" });
+    stream.write_all(&w.finish()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params_decode() {
+        assert_eq!(query_param("q=news+24&group=UK%20TV", "q").as_deref(), Some("news 24"));
+        assert_eq!(query_param("q=news+24&group=UK%20TV", "group").as_deref(), Some("UK TV"));
+        assert_eq!(query_param("flag&q=", "q").as_deref(), Some(""));
+        assert_eq!(query_param("a=1", "q"), None);
+    }
+
+    #[test]
+    fn host_headers_are_checked() {
+        assert!(valid_host_header("192.168.1.2:8080"));
+        assert!(valid_host_header("[::1]:8080"));
+        assert!(valid_host_header("tv.local"));
+        assert!(!valid_host_header("evil.com/x"));
+        assert!(!valid_host_header("a b"));
+        assert!(!valid_host_header(""));
+    }
+
+    #[test]
+    fn extensions() {
+        assert_eq!(file_extension("http://h/a/movie.MKV?x=1"), Some("MKV"));
+        assert_eq!(file_extension("http://h/a/live/123"), None);
+        assert_eq!(file_extension("http://h/a.b/c"), None);
+    }
+}

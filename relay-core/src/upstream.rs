@@ -1,0 +1,603 @@
+//! The upstream HTTP/1.1 client: DNS, TCP connect with timeouts and socket options (socket2),
+//! HTTPS with rustls (ring provider) and the webpki roots, bounded redirects with the final URL
+//! recorded, per-channel headers, and a body reader that tells a complete body from a cut one.
+//!
+//! One connection per request for now (`Connection: close`); the keep-alive pool comes with HLS.
+
+use crate::http::{BodyKind, ByteRange, ChunkedDecoder, HeadWriter, HttpError, ResponseHead};
+use crate::uri::Uri;
+use bytes::{Buf, Bytes, BytesMut};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// Most redirects followed for one request.
+pub const MAX_REDIRECTS: usize = 8;
+/// Bytes reserved for each read from an upstream socket.
+pub const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// TCP keepalive idle time on upstream sockets (dead peers are noticed on long live streams).
+pub const TCP_KEEPALIVE: Duration = Duration::from_secs(30);
+
+/// The phase of an upstream exchange that timed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// DNS, TCP and TLS.
+    Connect,
+    /// Sending the request and receiving the whole response head.
+    Response,
+    /// Waiting for more body bytes.
+    Body,
+}
+
+/// Why an upstream exchange failed. [`UpstreamError::status`] maps it to the answer a client gets.
+#[derive(Debug)]
+pub enum UpstreamError {
+    /// The URL is not a usable absolute http(s) URL.
+    BadUrl(String),
+    /// A scheme other than http or https (also after a redirect).
+    UnsupportedScheme(String),
+    /// The host name did not resolve.
+    Resolve { host: String, source: io::Error },
+    /// No address of the host accepted a connection.
+    Connect { host: String, source: io::Error },
+    /// The TLS handshake failed (certificate, protocol).
+    Tls { host: String, source: io::Error },
+    /// A phase took longer than its configured timeout.
+    Timeout(Phase),
+    /// The upstream sent a head or body framing we refuse.
+    Protocol(HttpError),
+    /// More than [`MAX_REDIRECTS`] redirects.
+    TooManyRedirects,
+    /// The connection closed before the response head was complete.
+    ClosedBeforeHead,
+    /// The body ended before its framing said it would: a cut stream, never a complete one.
+    Cut { received: u64 },
+    /// A body was larger than the caller's limit.
+    TooLarge { limit: usize },
+    /// Any other socket error.
+    Io(io::Error),
+}
+
+impl UpstreamError {
+    /// The status a client gets when this happens before the first byte of a response: 504 for
+    /// timeouts, 502 for everything else.
+    pub fn status(&self) -> u16 {
+        match self {
+            UpstreamError::Timeout(_) => 504,
+            _ => 502,
+        }
+    }
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamError::BadUrl(u) => write!(f, "upstream URL {u:?} is not a valid http(s) URL"),
+            UpstreamError::UnsupportedScheme(s) => write!(f, "upstream scheme {s:?} is not supported"),
+            UpstreamError::Resolve { host, source } => {
+                write!(f, "upstream host {host} did not resolve: {source}")
+            }
+            UpstreamError::Connect { host, source } => {
+                write!(f, "upstream {host} refused the connection: {source}")
+            }
+            UpstreamError::Tls { host, source } => write!(f, "upstream TLS with {host} failed: {source}"),
+            UpstreamError::Timeout(Phase::Connect) => f.write_str("upstream connect timed out"),
+            UpstreamError::Timeout(Phase::Response) => f.write_str("upstream response timed out"),
+            UpstreamError::Timeout(Phase::Body) => f.write_str("upstream body stalled"),
+            UpstreamError::Protocol(e) => write!(f, "upstream sent an invalid response: {e}"),
+            UpstreamError::TooManyRedirects => {
+                write!(f, "upstream redirected more than {MAX_REDIRECTS} times")
+            }
+            UpstreamError::ClosedBeforeHead => {
+                f.write_str("upstream closed the connection before a response")
+            }
+            UpstreamError::Cut { received } => {
+                write!(f, "upstream body cut after {received} bytes")
+            }
+            UpstreamError::TooLarge { limit } => write!(f, "upstream body larger than {limit} bytes"),
+            UpstreamError::Io(e) => write!(f, "upstream I/O error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for UpstreamError {}
+
+impl From<HttpError> for UpstreamError {
+    fn from(e: HttpError) -> Self {
+        UpstreamError::Protocol(e)
+    }
+}
+
+/// Request method; the relay only ever reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+        }
+    }
+}
+
+/// One upstream request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub method: Method,
+    /// Absolute http(s) URL (from the catalog; never from a client).
+    pub url: &'a str,
+    /// Extra headers (the channel's); a `User-Agent` here replaces the default.
+    pub headers: &'a [(String, String)],
+    /// Byte range to ask for.
+    pub range: Option<ByteRange>,
+}
+
+/// Settings of a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub user_agent: String,
+}
+
+impl ClientOptions {
+    /// The client settings of an engine configuration.
+    pub fn from_config(c: &crate::config::Config) -> Self {
+        ClientOptions {
+            connect_timeout: c.upstream_connect_timeout,
+            response_timeout: c.upstream_response_timeout,
+            idle_timeout: c.upstream_idle_timeout,
+            user_agent: c.user_agent.clone(),
+        }
+    }
+}
+
+/// The upstream client; cheap to clone, shared by all connections.
+#[derive(Clone)]
+pub struct Client {
+    tls: tokio_rustls::TlsConnector,
+    opts: Arc<ClientOptions>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("opts", &self.opts).finish_non_exhaustive()
+    }
+}
+
+/// The default TLS settings: rustls with the ring provider, TLS 1.2 and 1.3, webpki roots.
+pub fn default_tls_config() -> Arc<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    tls_config_with_roots(roots)
+}
+
+/// TLS settings trusting exactly `roots` (tests use a private root).
+pub fn tls_config_with_roots(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+impl Client {
+    pub fn new(opts: ClientOptions) -> Client {
+        Client::with_tls(opts, default_tls_config())
+    }
+
+    pub fn with_tls(opts: ClientOptions, tls: Arc<rustls::ClientConfig>) -> Client {
+        Client { tls: tokio_rustls::TlsConnector::from(tls), opts: Arc::new(opts) }
+    }
+
+    /// Sends the request, following redirects (at most [`MAX_REDIRECTS`]); returns once the
+    /// final response head is in. Any status is a successful exchange here; the caller decides.
+    pub async fn request(&self, req: &Request<'_>) -> Result<Response, UpstreamError> {
+        let mut url = parse_http_url(req.url)?;
+        for redirects in 0..=MAX_REDIRECTS {
+            let (head, body) = self.exchange(&url, req).await?;
+            let location = match head.status() {
+                301 | 302 | 303 | 307 | 308 => head.header_str("location").map(str::to_owned),
+                _ => None,
+            };
+            let Some(location) = location else {
+                return Ok(Response { head, url, redirects, body });
+            };
+            drop(body);
+            let next = url
+                .join(location.trim())
+                .map_err(|_| UpstreamError::BadUrl(location.clone()))?;
+            crate::log!(Debug, "upstream redirect {} -> {}", head.status(), next);
+            url = parse_http_url(next.as_str())?;
+        }
+        Err(UpstreamError::TooManyRedirects)
+    }
+
+    async fn exchange(
+        &self,
+        url: &Uri,
+        req: &Request<'_>,
+    ) -> Result<(ResponseHead, Body), UpstreamError> {
+        let host = url.host().unwrap_or_default();
+        let port = url.port_or_default().unwrap_or(80);
+        let tls = url.scheme() == Some("https");
+        let mut stream = timeout(self.opts.connect_timeout, self.connect(host, port, tls))
+            .await
+            .map_err(|_| UpstreamError::Timeout(Phase::Connect))??;
+        let head_bytes = self.request_head(url, req);
+        let mut buf = BytesMut::with_capacity(READ_CHUNK_BYTES);
+        let head = timeout(self.opts.response_timeout, async {
+            stream.write_all(&head_bytes).await.map_err(UpstreamError::Io)?;
+            loop {
+                if let Some(head) = ResponseHead::parse(&mut buf)? {
+                    return Ok(head);
+                }
+                reserve(&mut buf);
+                if stream.read_buf(&mut buf).await.map_err(UpstreamError::Io)? == 0 {
+                    return Err(UpstreamError::ClosedBeforeHead);
+                }
+            }
+        })
+        .await
+        .map_err(|_| UpstreamError::Timeout(Phase::Response))??;
+        let kind = head.body_kind(req.method == Method::Head)?;
+        let body = Body::new(stream, buf, kind, self.opts.idle_timeout);
+        Ok((head, body))
+    }
+
+    fn request_head(&self, url: &Uri, req: &Request<'_>) -> Vec<u8> {
+        let mut w = HeadWriter::request(req.method.as_str(), &url.request_target());
+        let host = url.host().unwrap_or_default();
+        let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+        match url.port() {
+            Some(p) => w.header("Host", format!("{host}:{p}")),
+            None => w.header("Host", host),
+        };
+        let has = |name: &str| req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        if !has("user-agent") {
+            w.header("User-Agent", &self.opts.user_agent);
+        }
+        if !has("accept") {
+            w.header("Accept", "*/*");
+        }
+        for (name, value) in req.headers {
+            if !is_hop_or_framing(name) {
+                w.header(name, value);
+            }
+        }
+        if let Some(userinfo) = url.userinfo().filter(|_| !has("authorization")) {
+            let raw = crate::uri::percent_decode(userinfo.as_bytes(), false);
+            w.header("Authorization", format!("Basic {}", base64(&raw)));
+        }
+        if let Some(range) = req.range {
+            w.header("Range", range.to_header());
+        }
+        w.header("Accept-Encoding", "identity");
+        w.header("Connection", "close");
+        w.finish()
+    }
+
+    async fn connect(&self, host: &str, port: u16, tls: bool) -> Result<Stream, UpstreamError> {
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|source| UpstreamError::Resolve { host: host.to_string(), source })?
+            .collect();
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "no addresses");
+        let mut tcp = None;
+        for addr in addrs {
+            match TcpStream::connect(addr).await {
+                Ok(s) => {
+                    tcp = Some(s);
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let tcp = tcp.ok_or_else(|| UpstreamError::Connect { host: host.to_string(), source: last })?;
+        configure_socket(&tcp);
+        if !tls {
+            return Ok(Stream::Plain(tcp));
+        }
+        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+            .map_err(|_| UpstreamError::BadUrl(host.to_string()))?;
+        let tls = self
+            .tls
+            .connect(name, tcp)
+            .await
+            .map_err(|source| UpstreamError::Tls { host: host.to_string(), source })?;
+        Ok(Stream::Tls(Box::new(tls)))
+    }
+}
+
+/// Headers the client writes itself; a channel cannot override them.
+fn is_hop_or_framing(name: &str) -> bool {
+    const OWN: &[&str] = &[
+        "host",
+        "connection",
+        "content-length",
+        "transfer-encoding",
+        "te",
+        "upgrade",
+        "keep-alive",
+        "proxy-connection",
+        "range",
+        "accept-encoding",
+    ];
+    OWN.iter().any(|h| h.eq_ignore_ascii_case(name))
+}
+
+fn configure_socket(tcp: &TcpStream) {
+    let _ = tcp.set_nodelay(true);
+    let sock = socket2::SockRef::from(tcp);
+    let _ = sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(TCP_KEEPALIVE));
+}
+
+fn parse_http_url(url: &str) -> Result<Uri, UpstreamError> {
+    let uri = Uri::parse(url).map_err(|_| UpstreamError::BadUrl(url.to_string()))?;
+    match uri.scheme() {
+        Some("http" | "https") if uri.host().is_some_and(|h| !h.is_empty()) => Ok(uri),
+        Some("http" | "https") | None => Err(UpstreamError::BadUrl(url.to_string())),
+        Some(other) => Err(UpstreamError::UnsupportedScheme(other.to_string())),
+    }
+}
+
+fn reserve(buf: &mut BytesMut) {
+    if buf.capacity() - buf.len() < READ_CHUNK_BYTES / 4 {
+        buf.reserve(READ_CHUNK_BYTES);
+    }
+}
+
+/// Standard base64 with padding (RFC 4648 §4), for `Authorization: Basic`.
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A final upstream response: its head, the URL it came from after redirects, and the body.
+#[derive(Debug)]
+pub struct Response {
+    pub head: ResponseHead,
+    /// The URL that answered, after redirects: relative references resolve against this.
+    pub url: Uri,
+    /// Redirects followed to get here.
+    pub redirects: usize,
+    pub body: Body,
+}
+
+impl Response {
+    pub fn status(&self) -> u16 {
+        self.head.status()
+    }
+    /// The body length when the upstream framed it with `Content-Length`.
+    pub fn content_length(&self) -> Option<u64> {
+        match self.body.kind() {
+            BodyKind::Length(n) => Some(n),
+            BodyKind::Empty => Some(0),
+            _ => None,
+        }
+    }
+}
+
+/// A response body being read. Dropping it closes the upstream connection.
+#[derive(Debug)]
+pub struct Body {
+    stream: Stream,
+    buf: BytesMut,
+    kind: BodyKind,
+    /// Bytes still due for a `Content-Length` body.
+    remaining: u64,
+    decoder: ChunkedDecoder,
+    received: u64,
+    idle_timeout: Duration,
+    done: bool,
+}
+
+impl Body {
+    fn new(stream: Stream, buf: BytesMut, kind: BodyKind, idle_timeout: Duration) -> Body {
+        let remaining = match kind {
+            BodyKind::Length(n) => n,
+            _ => 0,
+        };
+        let done = matches!(kind, BodyKind::Empty | BodyKind::Length(0));
+        Body {
+            stream,
+            buf,
+            kind,
+            remaining,
+            decoder: ChunkedDecoder::new(),
+            received: 0,
+            idle_timeout,
+            done,
+        }
+    }
+
+    /// How the upstream framed the body.
+    pub fn kind(&self) -> BodyKind {
+        self.kind
+    }
+
+    /// Body bytes received so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// The next piece of the body as it arrives; `Ok(None)` once it is complete. A body that ends
+    /// before its framing says (short `Content-Length`, unfinished chunked) is
+    /// [`UpstreamError::Cut`]; a close-delimited body ends cleanly at close.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, UpstreamError> {
+        if self.done {
+            return Ok(None);
+        }
+        let data = match self.kind {
+            BodyKind::Empty => None,
+            BodyKind::Length(_) => {
+                if self.buf.is_empty() && self.fill().await? == 0 {
+                    return Err(UpstreamError::Cut { received: self.received });
+                }
+                let n = self.buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+                self.remaining -= n as u64;
+                if self.remaining == 0 {
+                    self.done = true;
+                }
+                Some(self.buf.split_to(n).freeze())
+            }
+            BodyKind::CloseDelimited => {
+                if self.buf.is_empty() && self.fill().await? == 0 {
+                    self.done = true;
+                    None
+                } else {
+                    Some(self.buf.split().freeze())
+                }
+            }
+            BodyKind::Chunked => loop {
+                if !self.buf.is_empty() {
+                    let step = self.decoder.decode(&self.buf)?;
+                    if step.done {
+                        self.done = true;
+                    }
+                    if !step.data.is_empty() {
+                        let frame = self.buf.split_to(step.consumed).freeze();
+                        break Some(frame.slice(step.data));
+                    }
+                    self.buf.advance(step.consumed);
+                    if self.done {
+                        break None;
+                    }
+                    if step.consumed > 0 {
+                        continue;
+                    }
+                }
+                if self.fill().await? == 0 {
+                    return Err(UpstreamError::Cut { received: self.received });
+                }
+            },
+        };
+        if data.is_none() {
+            self.done = true;
+        }
+        if let Some(d) = &data {
+            self.received += d.len() as u64;
+        }
+        Ok(data)
+    }
+
+    /// Reads the whole body into memory, refusing more than `limit` bytes.
+    pub async fn read_to_end(&mut self, limit: usize) -> Result<Bytes, UpstreamError> {
+        let mut out = BytesMut::new();
+        while let Some(chunk) = self.chunk().await? {
+            if out.len() + chunk.len() > limit {
+                return Err(UpstreamError::TooLarge { limit });
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
+    }
+
+    async fn fill(&mut self) -> Result<usize, UpstreamError> {
+        reserve(&mut self.buf);
+        timeout(self.idle_timeout, self.stream.read_buf(&mut self.buf))
+            .await
+            .map_err(|_| UpstreamError::Timeout(Phase::Body))?
+            .map_err(UpstreamError::Io)
+    }
+}
+
+/// An upstream connection, plain or TLS.
+#[derive(Debug)]
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+    }
+
+    #[test]
+    fn channel_headers_cannot_override_framing() {
+        assert!(is_hop_or_framing("Content-Length"));
+        assert!(is_hop_or_framing("HOST"));
+        assert!(!is_hop_or_framing("Referer"));
+    }
+}
