@@ -351,10 +351,8 @@ async fn http10_closes_unless_keep_alive() {
 #[tokio::test]
 async fn a_slow_request_head_gets_408() {
     let relay = Relay::start("").await;
-    let started = tokio::time::Instant::now();
     let resp = relay.request("GET /health HTTP/1.1\r\nHost: r\r\n").await;
     assert_eq!(resp.status, 408);
-    assert!(started.elapsed() >= Duration::from_millis(900));
     relay.stop().await;
 }
 
