@@ -1,1 +1,86 @@
-//! Benchmarks live in `benches/`.
+//! Inputs shared by the benchmarks in `benches/`.
+
+/// Groups the sample channels are spread over.
+const GROUPS: [&str; 8] = [
+    "News",
+    "Sports",
+    "Movies",
+    "Kids",
+    "Documentaries",
+    "Music",
+    "Entertainment",
+    "International | FR",
+];
+
+/// A realistic IPTV catalog of `channels` entries, the same on every call: `#EXTINF` with
+/// `tvg-id`, `tvg-name`, `tvg-logo` and `group-title`, an `#EXTVLCOPT` user agent on every
+/// fifth entry and a referrer on every tenth, provider-style URLs of about 80 bytes.
+pub fn sample_playlist(channels: usize) -> Vec<u8> {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(channels * 300);
+    out.push_str("#EXTM3U url-tvg=\"http://epg.example.com/guide.xml.gz\" tvg-shift=\"0\"\n");
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    for i in 0..channels {
+        let group = GROUPS[i % GROUPS.len()];
+        let hd = if rng.next().is_multiple_of(3) {
+            " HD"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "#EXTINF:-1 tvg-id=\"channel{i}.example\" tvg-name=\"Channel {i}{hd}\" \
+             tvg-logo=\"https://logos.example.com/img/{:08x}.png\" group-title=\"{group}\",\
+             {group}: Channel {i}{hd}",
+            rng.next() & 0xffff_ffff,
+        );
+        if i % 5 == 0 {
+            out.push_str(
+                "#EXTVLCOPT:http-user-agent=Mozilla/5.0 (Windows NT 10.0; Win64; x64) \
+                 AppleWebKit/537.36\n",
+            );
+        }
+        if i % 10 == 0 {
+            out.push_str("#EXTVLCOPT:http-referrer=https://portal.example.com/\n");
+        }
+        let _ = writeln!(
+            out,
+            "http://iptv-provider.example.net:8080/live/user{:06}/{:010x}/{}.ts",
+            rng.next() % 1_000_000,
+            rng.next() & 0xff_ffff_ffff,
+            100_000 + i,
+        );
+    }
+    out.into_bytes()
+}
+
+/// A fixed-seed xorshift64 generator: varied yet reproducible sample data.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relay_core::m3u;
+
+    #[test]
+    fn sample_playlist_is_realistic() {
+        let input = sample_playlist(100);
+        assert_eq!(input, sample_playlist(100));
+        let playlist = m3u::parse(&input);
+        assert_eq!(playlist.entries.len(), 100);
+        assert_eq!(playlist.skipped_lines, 0);
+        let url = &playlist.entries[7].url;
+        assert!((70..=90).contains(&url.len()), "{url}");
+        assert_eq!(playlist.entries[10].upstream_headers().len(), 2);
+        assert_eq!(playlist.entries[7].group(), Some("International | FR"));
+    }
+}
