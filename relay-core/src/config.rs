@@ -115,7 +115,10 @@ impl Config {
     /// Applies one setting by name. `catalog` appends (it is repeatable); everything else replaces.
     /// Durations take `500ms`, `10s`, `2m` or a plain number of seconds.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let bad = |reason: String| ConfigError::BadValue { key: key.to_string(), reason };
+        let bad = |reason: String| ConfigError::BadValue {
+            key: key.to_string(),
+            reason,
+        };
         let value = value.trim();
         match key {
             "listen" => {
@@ -189,7 +192,9 @@ fn parse_public_url(value: &str) -> Result<String, String> {
     let uri = crate::uri::Uri::parse(value).map_err(|e| format!("{value:?}: {e}"))?;
     let ok_scheme = matches!(uri.scheme(), Some("http" | "https"));
     if !ok_scheme || uri.host().is_none_or(str::is_empty) {
-        return Err(format!("{value:?} must be an http(s) URL such as http://192.168.1.2:8080"));
+        return Err(format!(
+            "{value:?} must be an http(s) URL such as http://192.168.1.2:8080"
+        ));
     }
     if uri.query().is_some() || uri.fragment().is_some() {
         return Err(format!("{value:?} must not have a query or fragment"));
@@ -217,7 +222,10 @@ mod tests {
         assert_eq!(c.upstream_idle_timeout, Duration::from_secs(7));
 
         let before = c.clone();
-        assert!(matches!(c.set("nope", "1"), Err(ConfigError::UnknownKey(_))));
+        assert!(matches!(
+            c.set("nope", "1"),
+            Err(ConfigError::UnknownKey(_))
+        ));
         assert!(c.set("listen", "localhost").is_err());
         assert!(c.set("head-timeout", "0").is_err());
         assert!(c.set("head-timeout", "10h").is_err());
@@ -227,11 +235,18 @@ mod tests {
         assert!(c.set("public-url", "http://x/?a=1").is_err());
         assert_eq!(c, before, "failed settings change nothing");
 
-        c.set("public-url", "http://tv.example:8080/relay/").unwrap();
-        assert_eq!(c.public_url.as_deref(), Some("http://tv.example:8080/relay"));
+        c.set("public-url", "http://tv.example:8080/relay/")
+            .unwrap();
+        assert_eq!(
+            c.public_url.as_deref(),
+            Some("http://tv.example:8080/relay")
+        );
         for key in KEYS {
             assert!(
-                !matches!(Config::default().set(key, "x"), Err(ConfigError::UnknownKey(_))),
+                !matches!(
+                    Config::default().set(key, "x"),
+                    Err(ConfigError::UnknownKey(_))
+                ),
                 "{key} is listed but not handled"
             );
         }

@@ -5,10 +5,10 @@
 
 use crate::catalog::{Catalog, Source};
 use crate::config::Config;
+use crate::log;
 use crate::m3u::{self, Playlist};
 use crate::server::{self, Shared};
 use crate::upstream::{self, Client, ClientOptions};
-use crate::log;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -29,7 +29,10 @@ pub enum EngineError {
     /// The runtime could not be built (threads).
     Runtime(std::io::Error),
     /// The listen address could not be bound.
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     /// `start` on an engine that is already running.
     AlreadyRunning,
     /// `stop` on an engine that is not running.
@@ -96,7 +99,9 @@ impl Engine {
     /// Builds the runtime and the shared state; nothing is bound or loaded yet.
     pub fn new(config: Config) -> Result<Engine, EngineError> {
         let threads = match config.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_AUTO_THREADS),
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(MAX_AUTO_THREADS),
             n => n,
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -109,7 +114,10 @@ impl Engine {
         let sources = config
             .catalogs
             .iter()
-            .map(|label| Source { label: label.clone(), playlist: Playlist::default() })
+            .map(|label| Source {
+                label: label.clone(),
+                playlist: Playlist::default(),
+            })
             .collect();
         Ok(Engine {
             runtime,
@@ -178,7 +186,10 @@ impl Engine {
     /// Replaces the whole catalog with one M3U playlist given as bytes (the embedder's own source;
     /// configured sources are forgotten until the next [`Engine::reload`]). Returns the channel count.
     pub fn load_m3u(&self, label: &str, data: &[u8]) -> usize {
-        let source = Source { label: label.to_string(), playlist: m3u::parse(data) };
+        let source = Source {
+            label: label.to_string(),
+            playlist: m3u::parse(data),
+        };
         let catalog = Catalog::from_sources(std::slice::from_ref(&source));
         let n = catalog.len();
         self.shared.set_catalog(catalog);
@@ -196,10 +207,18 @@ impl Engine {
             .runtime
             .block_on(tokio::net::TcpListener::bind(addr))
             .map_err(|source| EngineError::Bind { addr, source })?;
-        let bound = listener.local_addr().map_err(|source| EngineError::Bind { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| EngineError::Bind { addr, source })?;
         let (stop, stop_rx) = watch::channel(false);
-        let task = self.runtime.spawn(server::serve(listener, self.shared.clone(), stop_rx));
-        *running = Some(Running { addr: bound, stop, task });
+        let task = self
+            .runtime
+            .spawn(server::serve(listener, self.shared.clone(), stop_rx));
+        *running = Some(Running {
+            addr: bound,
+            stop,
+            task,
+        });
         Ok(bound)
     }
 
@@ -216,7 +235,10 @@ impl Engine {
         };
         let _ = running.stop.send(true);
         let wait = self.shared.config.shutdown_grace + STOP_SLACK;
-        match self.runtime.block_on(tokio::time::timeout(wait, running.task)) {
+        match self
+            .runtime
+            .block_on(async { tokio::time::timeout(wait, running.task).await })
+        {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(EngineError::Stop(e.to_string())),
             Err(_) => Err(EngineError::Stop(format!("still running after {wait:?}"))),
@@ -270,10 +292,15 @@ pub async fn load_source(client: &Client, label: &str) -> Result<Playlist, Strin
         }
     } else {
         let path = label.strip_prefix("file://").unwrap_or(label);
-        let mut file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open: {e}"))?;
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| format!("cannot open: {e}"))?;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = file.read(&mut buf).await.map_err(|e| format!("cannot read: {e}"))?;
+            let n = file
+                .read(&mut buf)
+                .await
+                .map_err(|e| format!("cannot read: {e}"))?;
             if n == 0 {
                 break;
             }

@@ -85,7 +85,10 @@ impl Shared {
 
     /// A snapshot of the current catalog.
     pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Replaces the catalog; requests in flight keep the snapshot they started with.
@@ -132,7 +135,11 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::
     let grace = shared.config.shutdown_grace;
     let drained = timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
     if drained.is_err() {
-        log!(Warn, "cutting {} connections still open after {grace:?}", tasks.len());
+        log!(
+            Warn,
+            "cutting {} connections still open after {grace:?}",
+            tasks.len()
+        );
         tasks.shutdown().await;
     }
 }
@@ -165,19 +172,38 @@ async fn connection(
             Ok(Some(head)) => head,
             Ok(None) => return,
             Err(reply) => {
-                log!(Debug, "{peer}: bad request: {} {}", reply.status, reply.reason());
+                log!(
+                    Debug,
+                    "{peer}: bad request: {} {}",
+                    reply.status,
+                    reply.reason()
+                );
                 let _ = write_reply_head(&mut stream, &reply, false).await;
                 let _ = stream.write_all(&reply.body_bytes()).await;
                 return;
             }
         };
         shared.stats.requests_total.fetch_add(1, Ordering::Relaxed);
-        let ctx = RequestContext { shared, head: &head, peer, local };
+        let ctx = RequestContext {
+            shared,
+            head: &head,
+            peer,
+            local,
+        };
         let mut reply = route(&ctx).await;
         let keep_alive = head.keep_alive() && !reply.close;
         let head_only = head.method() == "HEAD";
-        log!(Debug, "{peer} {} {} -> {}", head.method(), head.target(), reply.status);
-        if write_reply_head(&mut stream, &reply, keep_alive).await.is_err() {
+        log!(
+            Debug,
+            "{peer} {} {} -> {}",
+            head.method(),
+            head.target(),
+            reply.status
+        );
+        if write_reply_head(&mut stream, &reply, keep_alive)
+            .await
+            .is_err()
+        {
             return;
         }
         let body = std::mem::replace(&mut reply.body, ReplyBody::Empty);
@@ -191,7 +217,7 @@ async fn connection(
             }
             ReplyBody::Relay(_) if head_only => {}
             ReplyBody::Relay(plan) => {
-                let outcome = relay(&mut stream, plan, shared, &mut shutdown).await;
+                let outcome = relay(&mut stream, *plan, shared, &mut shutdown).await;
                 if !outcome.clean() {
                     reset(&stream);
                     return;
@@ -215,8 +241,17 @@ async fn read_request(
 ) -> Result<Option<RequestHead>, Reply> {
     // The first request must arrive within the head timeout; later ones may wait the idle
     // timeout, but once a head has begun it must complete within the head timeout.
-    let idle = if first { config.head_timeout } else { config.idle_timeout };
-    let mut deadline = tokio::time::Instant::now() + if buf.is_empty() { idle } else { config.head_timeout };
+    let idle = if first {
+        config.head_timeout
+    } else {
+        config.idle_timeout
+    };
+    let mut deadline = tokio::time::Instant::now()
+        + if buf.is_empty() {
+            idle
+        } else {
+            config.head_timeout
+        };
     let mut started = !buf.is_empty();
     let head = loop {
         match RequestHead::parse(buf) {
@@ -279,21 +314,21 @@ struct RequestContext<'a> {
 
 impl RequestContext<'_> {
     /// The base of URLs written for this client: `public-url` if set; else, when listening on an
-    /// unspecified address, `http://{Host header}`; else `http://{listen address}`.
+    /// unspecified address, `http://{Host header}`; else `http://{bound address}`.
     fn public_base(&self) -> String {
         if let Some(url) = &self.shared.config.public_url {
             return url.clone();
         }
-        let listen = self.shared.config.listen;
-        if listen.ip().is_unspecified() || listen.port() == 0 {
-            if let Some(host) = self.head.header_str("host").filter(|h| valid_host_header(h)) {
-                return format!("http://{host}");
-            }
-            if let Some(local) = self.local {
-                return format!("http://{local}");
-            }
+        let host = self
+            .head
+            .header_str("host")
+            .filter(|h| valid_host_header(h));
+        if let Some(host) = host.filter(|_| self.shared.config.listen.ip().is_unspecified()) {
+            return format!("http://{host}");
         }
-        format!("http://{listen}")
+        // The address this connection reached: the bound address, even when port 0 was asked.
+        let addr = self.local.unwrap_or(self.shared.config.listen);
+        format!("http://{addr}")
     }
 
     fn query_param(&self, name: &str) -> Option<String> {
@@ -306,7 +341,9 @@ impl RequestContext<'_> {
 fn valid_host_header(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 255
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
 }
 
 /// The first value of `name` in a query string, percent-decoded (`+` as space).
@@ -378,7 +415,10 @@ fn file_extension(url: &str) -> Option<&str> {
 fn filtered(ctx: &RequestContext<'_>, catalog: &Catalog) -> Vec<Arc<Channel>> {
     let q = ctx.query_param("q");
     let group = ctx.query_param("group");
-    catalog.search(q.as_deref(), group.as_deref()).cloned().collect()
+    catalog
+        .search(q.as_deref(), group.as_deref())
+        .cloned()
+        .collect()
 }
 
 fn playlist(ctx: &RequestContext<'_>) -> Reply {
@@ -386,7 +426,9 @@ fn playlist(ctx: &RequestContext<'_>) -> Reply {
     let base = ctx.public_base();
     let mut out = Vec::with_capacity(64 + catalog.len() * 256);
     m3u::write_header(&mut out, catalog.header_attrs());
-    let opts = m3u::WriteOptions { request_options: false };
+    let opts = m3u::WriteOptions {
+        request_options: false,
+    };
     for ch in filtered(ctx, &catalog) {
         m3u::write_entry(&mut out, &ch.entry, &stream_url(&base, &ch), opts);
     }
@@ -452,7 +494,13 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
     let resp = match ctx.shared.client.request(&req).await {
         Ok(resp) => resp,
         Err(e) => {
-            log!(Warn, "channel {} ({}) for {}: {e}", ch.id, ch.name(), ctx.peer);
+            log!(
+                Warn,
+                "channel {} ({}) for {}: {e}",
+                ch.id,
+                ch.name(),
+                ctx.peer
+            );
             return Reply::error(e.status(), &e.to_string());
         }
     };
@@ -494,15 +542,16 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
             }
         }
         206 => {
-            let parsed = resp.head.header("content-range").and_then(parse_content_range);
+            let parsed = resp
+                .head
+                .header("content-range")
+                .and_then(parse_content_range);
             let Some(ContentRange::Satisfied { first, last, total }) = parsed else {
                 return Reply::error(502, "upstream sent 206 without a valid Content-Range");
             };
             let len = last - first + 1;
-            if !matches!(plan.body.kind(), BodyKind::Length(n) if n == len) {
-                if let BodyKind::Length(_) = plan.body.kind() {
-                    return Reply::error(502, "upstream Content-Length disagrees with Content-Range");
-                }
+            if matches!(plan.body.kind(), BodyKind::Length(n) if n != len) {
+                return Reply::error(502, "upstream Content-Length disagrees with Content-Range");
             }
             plan.limit = Some(len);
             let mut r = Reply::status(206);
@@ -511,14 +560,24 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
             r
         }
         416 => {
-            match resp.head.header("content-range").and_then(parse_content_range) {
+            match resp
+                .head
+                .header("content-range")
+                .and_then(parse_content_range)
+            {
                 Some(ContentRange::Unsatisfied { total }) => return unsatisfiable(total),
                 _ => return Reply::error(416, "range not satisfiable"),
             }
         }
         _ => {
             let reason = format!("upstream answered {status} {}", resp.head.reason());
-            log!(Warn, "channel {} ({}) for {}: {reason}", ch.id, ch.name(), ctx.peer);
+            log!(
+                Warn,
+                "channel {} ({}) for {}: {reason}",
+                ch.id,
+                ch.name(),
+                ctx.peer
+            );
             return Reply::error(502, &reason);
         }
     };
@@ -536,7 +595,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
     if ch.kind == ChannelKind::Ts {
         reply.header("Cache-Control", "no-cache, no-store");
     }
-    reply.body = ReplyBody::Relay(plan);
+    reply.body = ReplyBody::Relay(Box::new(plan));
     reply
 }
 
@@ -551,14 +610,22 @@ fn unsatisfiable(total: u64) -> Reply {
 /// `application/octet-stream` or even `text/html` for TS).
 fn content_type(ch: &Channel, upstream: Option<&str>) -> String {
     if let Some(ct) = upstream.map(str::trim) {
-        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         let specific = (essence.starts_with("video/") || essence.starts_with("audio/"))
             && !essence.contains(char::is_whitespace);
         if specific {
             return ct.to_string();
         }
     }
-    let by_ext = match file_extension(ch.url()).map(str::to_ascii_lowercase).as_deref() {
+    let by_ext = match file_extension(ch.url())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("mp4" | "m4v") => "video/mp4",
         Some("mkv") => "video/x-matroska",
         Some("webm") => "video/webm",
@@ -627,7 +694,9 @@ async fn relay(
         let mut data: Bytes = match next {
             Ok(Some(data)) => data,
             Ok(None) if plan.limit.is_some_and(|l| l > 0) => {
-                break RelayEnd::Upstream(UpstreamError::Cut { received: plan.body.received() });
+                break RelayEnd::Upstream(UpstreamError::Cut {
+                    received: plan.body.received(),
+                });
             }
             Ok(None) => break RelayEnd::Complete,
             Err(e) => break RelayEnd::Upstream(e),
@@ -648,7 +717,9 @@ async fn relay(
                 _ => break RelayEnd::ClientGone,
             }
             sent += data.len() as u64;
-            stats.bytes_relayed.fetch_add(data.len() as u64, Ordering::Relaxed);
+            stats
+                .bytes_relayed
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
         }
         if plan.limit == Some(0) {
             break RelayEnd::Complete;
@@ -663,7 +734,11 @@ async fn relay(
         RelayEnd::Upstream(e) => format!("cut: {e}"),
         RelayEnd::Shutdown => "stopped".to_string(),
     };
-    let level = if matches!(end, RelayEnd::Upstream(_)) { log::Level::Warn } else { log::Level::Info };
+    let level = if matches!(end, RelayEnd::Upstream(_)) {
+        log::Level::Warn
+    } else {
+        log::Level::Info
+    };
     if log::enabled(level) {
         log::emit(
             level,
@@ -697,12 +772,18 @@ struct Reply {
 enum ReplyBody {
     Empty,
     Bytes(Bytes),
-    Relay(RelayPlan),
+    Relay(Box<RelayPlan>),
 }
 
 impl Reply {
     fn status(status: u16) -> Reply {
-        Reply { status, headers: Vec::new(), length: None, body: ReplyBody::Empty, close: false }
+        Reply {
+            status,
+            headers: Vec::new(),
+            length: None,
+            body: ReplyBody::Empty,
+            close: false,
+        }
     }
 
     fn bytes(status: u16, content_type: &'static str, body: Bytes) -> Reply {
@@ -714,7 +795,11 @@ impl Reply {
     }
 
     fn text(status: u16, text: &str) -> Reply {
-        Reply::bytes(status, "text/plain; charset=utf-8", Bytes::copy_from_slice(text.as_bytes()))
+        Reply::bytes(
+            status,
+            "text/plain; charset=utf-8",
+            Bytes::copy_from_slice(text.as_bytes()),
+        )
     }
 
     /// An error answer: the reason as plain text, one line.
@@ -754,7 +839,11 @@ impl Reply {
     }
 }
 
-async fn write_reply_head(stream: &mut TcpStream, reply: &Reply, keep_alive: bool) -> std::io::Result<()> {
+async fn write_reply_head(
+    stream: &mut TcpStream,
+    reply: &Reply,
+    keep_alive: bool,
+) -> std::io::Result<()> {
     let mut w = HeadWriter::response(reply.status);
     w.header("Server", concat!("relay/", env!("CARGO_PKG_VERSION")));
     for (name, value) in &reply.headers {
@@ -775,8 +864,14 @@ mod tests {
 
     #[test]
     fn query_params_decode() {
-        assert_eq!(query_param("q=news+24&group=UK%20TV", "q").as_deref(), Some("news 24"));
-        assert_eq!(query_param("q=news+24&group=UK%20TV", "group").as_deref(), Some("UK TV"));
+        assert_eq!(
+            query_param("q=news+24&group=UK%20TV", "q").as_deref(),
+            Some("news 24")
+        );
+        assert_eq!(
+            query_param("q=news+24&group=UK%20TV", "group").as_deref(),
+            Some("UK TV")
+        );
         assert_eq!(query_param("flag&q=", "q").as_deref(), Some(""));
         assert_eq!(query_param("a=1", "q"), None);
     }

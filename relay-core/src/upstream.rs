@@ -79,14 +79,18 @@ impl std::fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             UpstreamError::BadUrl(u) => write!(f, "upstream URL {u:?} is not a valid http(s) URL"),
-            UpstreamError::UnsupportedScheme(s) => write!(f, "upstream scheme {s:?} is not supported"),
+            UpstreamError::UnsupportedScheme(s) => {
+                write!(f, "upstream scheme {s:?} is not supported")
+            }
             UpstreamError::Resolve { host, source } => {
                 write!(f, "upstream host {host} did not resolve: {source}")
             }
             UpstreamError::Connect { host, source } => {
                 write!(f, "upstream {host} refused the connection: {source}")
             }
-            UpstreamError::Tls { host, source } => write!(f, "upstream TLS with {host} failed: {source}"),
+            UpstreamError::Tls { host, source } => {
+                write!(f, "upstream TLS with {host} failed: {source}")
+            }
             UpstreamError::Timeout(Phase::Connect) => f.write_str("upstream connect timed out"),
             UpstreamError::Timeout(Phase::Response) => f.write_str("upstream response timed out"),
             UpstreamError::Timeout(Phase::Body) => f.write_str("upstream body stalled"),
@@ -100,7 +104,9 @@ impl std::fmt::Display for UpstreamError {
             UpstreamError::Cut { received } => {
                 write!(f, "upstream body cut after {received} bytes")
             }
-            UpstreamError::TooLarge { limit } => write!(f, "upstream body larger than {limit} bytes"),
+            UpstreamError::TooLarge { limit } => {
+                write!(f, "upstream body larger than {limit} bytes")
+            }
             UpstreamError::Io(e) => write!(f, "upstream I/O error: {e}"),
         }
     }
@@ -172,13 +178,17 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("opts", &self.opts).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
     }
 }
 
 /// The default TLS settings: rustls with the ring provider, TLS 1.2 and 1.3, webpki roots.
 pub fn default_tls_config() -> Arc<rustls::ClientConfig> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
     tls_config_with_roots(roots)
 }
 
@@ -200,7 +210,10 @@ impl Client {
     }
 
     pub fn with_tls(opts: ClientOptions, tls: Arc<rustls::ClientConfig>) -> Client {
-        Client { tls: tokio_rustls::TlsConnector::from(tls), opts: Arc::new(opts) }
+        Client {
+            tls: tokio_rustls::TlsConnector::from(tls),
+            opts: Arc::new(opts),
+        }
     }
 
     /// Sends the request, following redirects (at most [`MAX_REDIRECTS`]); returns once the
@@ -214,7 +227,12 @@ impl Client {
                 _ => None,
             };
             let Some(location) = location else {
-                return Ok(Response { head, url, redirects, body });
+                return Ok(Response {
+                    head,
+                    url,
+                    redirects,
+                    body,
+                });
             };
             drop(body);
             let next = url
@@ -240,7 +258,10 @@ impl Client {
         let head_bytes = self.request_head(url, req);
         let mut buf = BytesMut::with_capacity(READ_CHUNK_BYTES);
         let head = timeout(self.opts.response_timeout, async {
-            stream.write_all(&head_bytes).await.map_err(UpstreamError::Io)?;
+            stream
+                .write_all(&head_bytes)
+                .await
+                .map_err(UpstreamError::Io)?;
             loop {
                 if let Some(head) = ResponseHead::parse(&mut buf)? {
                     return Ok(head);
@@ -261,12 +282,20 @@ impl Client {
     fn request_head(&self, url: &Uri, req: &Request<'_>) -> Vec<u8> {
         let mut w = HeadWriter::request(req.method.as_str(), &url.request_target());
         let host = url.host().unwrap_or_default();
-        let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
         match url.port() {
             Some(p) => w.header("Host", format!("{host}:{p}")),
             None => w.header("Host", host),
         };
-        let has = |name: &str| req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        let has = |name: &str| {
+            req.headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case(name))
+        };
         if !has("user-agent") {
             w.header("User-Agent", &self.opts.user_agent);
         }
@@ -293,7 +322,10 @@ impl Client {
     async fn connect(&self, host: &str, port: u16, tls: bool) -> Result<Stream, UpstreamError> {
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
             .await
-            .map_err(|source| UpstreamError::Resolve { host: host.to_string(), source })?
+            .map_err(|source| UpstreamError::Resolve {
+                host: host.to_string(),
+                source,
+            })?
             .collect();
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no addresses");
         let mut tcp = None;
@@ -306,7 +338,10 @@ impl Client {
                 Err(e) => last = e,
             }
         }
-        let tcp = tcp.ok_or_else(|| UpstreamError::Connect { host: host.to_string(), source: last })?;
+        let tcp = tcp.ok_or_else(|| UpstreamError::Connect {
+            host: host.to_string(),
+            source: last,
+        })?;
         configure_socket(&tcp);
         if !tls {
             return Ok(Stream::Plain(tcp));
@@ -317,7 +352,10 @@ impl Client {
             .tls
             .connect(name, tcp)
             .await
-            .map_err(|source| UpstreamError::Tls { host: host.to_string(), source })?;
+            .map_err(|source| UpstreamError::Tls {
+                host: host.to_string(),
+                source,
+            })?;
         Ok(Stream::Tls(Box::new(tls)))
     }
 }
@@ -365,7 +403,11 @@ fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -457,9 +499,14 @@ impl Body {
             BodyKind::Empty => None,
             BodyKind::Length(_) => {
                 if self.buf.is_empty() && self.fill().await? == 0 {
-                    return Err(UpstreamError::Cut { received: self.received });
+                    return Err(UpstreamError::Cut {
+                        received: self.received,
+                    });
                 }
-                let n = self.buf.len().min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+                let n = self
+                    .buf
+                    .len()
+                    .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
                 self.remaining -= n as u64;
                 if self.remaining == 0 {
                     self.done = true;
@@ -493,7 +540,9 @@ impl Body {
                     }
                 }
                 if self.fill().await? == 0 {
-                    return Err(UpstreamError::Cut { received: self.received });
+                    return Err(UpstreamError::Cut {
+                        received: self.received,
+                    });
                 }
             },
         };

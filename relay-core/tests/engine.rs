@@ -12,7 +12,11 @@ use std::sync::Arc;
 
 fn get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = Vec::new();
     s.read_to_end(&mut out).unwrap();
     let resp = parse_response(&out, End::Closed).unwrap();
@@ -27,12 +31,18 @@ fn engine_loads_files_and_urls_reloads_and_stops() {
     let remote = "#EXTM3U\n#EXTINF:-1 tvg-id=\"r1\",Remote One\nhttp://127.0.0.1:9/r1.ts\n";
     origin.route(
         "/catalog.m3u",
-        Behavior::FileNoRanges { data: Arc::new(remote.as_bytes().to_vec()) },
+        Behavior::FileNoRanges {
+            data: Arc::new(remote.as_bytes().to_vec()),
+        },
     );
     let dir = std::env::temp_dir().join(format!("relay-engine-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("local.m3u");
-    std::fs::write(&file, "#EXTM3U\n#EXTINF:-1,Local One\nhttp://127.0.0.1:9/l1.ts\n").unwrap();
+    std::fs::write(
+        &file,
+        "#EXTM3U\n#EXTINF:-1,Local One\nhttp://127.0.0.1:9/l1.ts\n",
+    )
+    .unwrap();
 
     let mut config = Config::default();
     config.set("listen", "127.0.0.1:0").unwrap();
@@ -53,7 +63,10 @@ fn engine_loads_files_and_urls_reloads_and_stops() {
     assert!(engine.start().is_err(), "a second start is refused");
     let (status, body) = get(addr, "/playlist.m3u8");
     assert_eq!(status, 200);
-    assert!(body.contains("Local One") && body.contains("Remote One"), "{body}");
+    assert!(
+        body.contains("Local One") && body.contains("Remote One"),
+        "{body}"
+    );
 
     // Ids survive a reload, and a reload picks up changes.
     let before = engine.shared().catalog().channels()[0].id.clone();
@@ -65,18 +78,31 @@ fn engine_loads_files_and_urls_reloads_and_stops() {
     let report = engine.reload();
     assert_eq!(report.channels, 3);
     let catalog = engine.shared().catalog();
-    let local = catalog.channels().iter().find(|c| c.name() == "Local One").unwrap();
+    let local = catalog
+        .channels()
+        .iter()
+        .find(|c| c.name() == "Local One")
+        .unwrap();
     assert_eq!(local.id, before);
 
     // An embedder's own playlist replaces the catalog.
-    let n = engine.load_m3u("embedded", b"#EXTM3U\n#EXTINF:-1,Only\nhttp://127.0.0.1:9/o.ts\n");
+    let n = engine.load_m3u(
+        "embedded",
+        b"#EXTM3U\n#EXTINF:-1,Only\nhttp://127.0.0.1:9/o.ts\n",
+    );
     assert_eq!(n, 1);
     let (_, body) = get(addr, "/api/channels");
-    assert!(body.starts_with("{\"count\":1,") && body.contains("Only"), "{body}");
+    assert!(
+        body.starts_with("{\"count\":1,") && body.contains("Only"),
+        "{body}"
+    );
 
     engine.stop().unwrap();
     assert_eq!(engine.local_addr(), None);
-    assert!(TcpStream::connect(addr).is_err(), "the listener is closed after stop");
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "the listener is closed after stop"
+    );
     assert!(engine.stop().is_err());
     std::fs::remove_dir_all(&dir).unwrap();
     drop(origin);
@@ -99,7 +125,10 @@ fn stop_cuts_open_streams_after_the_grace() {
     config.set("listen", "127.0.0.1:0").unwrap();
     config.set("shutdown-grace", "500ms").unwrap();
     let engine = Engine::new(config).unwrap();
-    engine.load_m3u("t", format!("#EXTINF:-1,Live\n{}\n", origin.url("/live")).as_bytes());
+    engine.load_m3u(
+        "t",
+        format!("#EXTINF:-1,Live\n{}\n", origin.url("/live")).as_bytes(),
+    );
     let addr = engine.start().unwrap();
     let id = engine.shared().catalog().channels()[0].id.clone();
     let mut s = TcpStream::connect(addr).unwrap();
@@ -109,7 +138,8 @@ fn stop_cuts_open_streams_after_the_grace() {
     assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
     engine.stop().unwrap();
     // The stream ends (cut) instead of hanging.
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
     let mut rest = Vec::new();
     let _ = s.read_to_end(&mut rest);
 }

@@ -33,12 +33,21 @@ async fn playlist_rewrites_every_url_and_keeps_attributes() {
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-type"), Some("audio/x-mpegurl"));
     let text = resp.text();
-    assert!(!text.contains(&origin.addr.to_string()), "origin leaked: {text}");
-    assert!(!text.contains("Secret/1.0") && !text.contains("EXTVLCOPT"), "{text}");
-    assert!(text.contains("url-tvg=\"http://epg.example/guide.xml\""), "{text}");
+    assert!(
+        !text.contains(&origin.addr.to_string()),
+        "origin leaked: {text}"
+    );
+    assert!(
+        !text.contains("Secret/1.0") && !text.contains("EXTVLCOPT"),
+        "{text}"
+    );
+    assert!(
+        text.contains("url-tvg=\"http://epg.example/guide.xml\""),
+        "{text}"
+    );
     let pl = m3u::parse(text.as_bytes());
     assert_eq!(pl.entries.len(), 3);
-    let base = "http://relay/stream/";
+    let base = format!("http://{}/stream/", relay.addr);
     let news = &pl.entries[0];
     assert_eq!(news.name, "News 24, Live");
     assert_eq!(news.attr("tvg-id"), Some("news.uk"));
@@ -47,8 +56,14 @@ async fn playlist_rewrites_every_url_and_keeps_attributes() {
     assert_eq!(news.attr("catchup"), Some("default"));
     assert_eq!(news.attr("x-custom"), Some("kept"));
     assert_eq!(news.url, format!("{base}{}.ts", relay.id("News 24, Live")));
-    assert_eq!(pl.entries[1].url, format!("{base}{}.mkv", relay.id("A Film")));
-    assert_eq!(pl.entries[2].url, format!("{base}{}.m3u8", relay.id("An HLS Channel")));
+    assert_eq!(
+        pl.entries[1].url,
+        format!("{base}{}.mkv", relay.id("A Film"))
+    );
+    assert_eq!(
+        pl.entries[2].url,
+        format!("{base}{}.m3u8", relay.id("An HLS Channel"))
+    );
     // The .m3u alias serves the same playlist.
     assert_eq!(relay.get("/playlist.m3u").await.body, resp.body);
     // Filters.
@@ -63,10 +78,15 @@ async fn playlist_rewrites_every_url_and_keeps_attributes() {
 async fn public_url_comes_from_setting_or_host_header() {
     let m3u_text = "#EXTINF:-1,One\nhttp://127.0.0.1:9/one.ts\n";
     let mut config = test_config();
-    config.set("public-url", "https://tv.example.net/relay/").unwrap();
+    config
+        .set("public-url", "https://tv.example.net/relay/")
+        .unwrap();
     let relay = Relay::start_with(config, m3u_text).await;
     let pl = m3u::parse(&relay.get("/playlist.m3u8").await.body);
-    assert_eq!(pl.entries[0].url, format!("https://tv.example.net/relay/stream/{}.ts", relay.id("One")));
+    assert_eq!(
+        pl.entries[0].url,
+        format!("https://tv.example.net/relay/stream/{}.ts", relay.id("One"))
+    );
     relay.stop().await;
 
     let mut config = test_config();
@@ -74,7 +94,10 @@ async fn public_url_comes_from_setting_or_host_header() {
     let relay = Relay::start_with(config, m3u_text).await;
     let raw = "GET /playlist.m3u8 HTTP/1.1\r\nHost: 192.168.1.20:8080\r\nConnection: close\r\n\r\n";
     let pl = m3u::parse(&relay.request(raw).await.body);
-    assert_eq!(pl.entries[0].url, format!("http://192.168.1.20:8080/stream/{}.ts", relay.id("One")));
+    assert_eq!(
+        pl.entries[0].url,
+        format!("http://192.168.1.20:8080/stream/{}.ts", relay.id("One"))
+    );
     // A Host header that is not a host is never echoed.
     let raw = "GET /playlist.m3u8 HTTP/1.1\r\nHost: evil.example/x?\r\nConnection: close\r\n\r\n";
     let text = relay.request(raw).await.text();
@@ -86,8 +109,22 @@ async fn public_url_comes_from_setting_or_host_header() {
 async fn ts_bytes_are_identical_for_every_upstream_framing() {
     let origin = Origin::start().await;
     let ts = arc(ts_packets(5_000));
-    origin.route("/live", Behavior::Live { data: ts.clone(), piece: 7_000, pause: Duration::ZERO });
-    origin.route("/chunked", Behavior::Chunked { data: ts.clone(), piece: 10_000, finish: true });
+    origin.route(
+        "/live",
+        Behavior::Live {
+            data: ts.clone(),
+            piece: 7_000,
+            pause: Duration::ZERO,
+        },
+    );
+    origin.route(
+        "/chunked",
+        Behavior::Chunked {
+            data: ts.clone(),
+            piece: 10_000,
+            finish: true,
+        },
+    );
     origin.route("/sized.ts", Behavior::FileNoRanges { data: ts.clone() });
     let m3u_text = format!(
         "#EXTINF:-1,Live\n{}\n#EXTINF:-1,Chunked\n{}\n#EXTINF:-1,Sized\n{}\n",
@@ -101,10 +138,18 @@ async fn ts_bytes_are_identical_for_every_upstream_framing() {
         assert_eq!(resp.status, 200, "{name}");
         assert_eq!(resp.header("content-type"), Some("video/mp2t"), "{name}");
         assert_eq!(resp.end, End::Closed, "{name}");
-        assert!(resp.body == *ts, "{name}: {} bytes, want {}", resp.body.len(), ts.len());
+        assert!(
+            resp.body == *ts,
+            "{name}: {} bytes, want {}",
+            resp.body.len(),
+            ts.len()
+        );
     }
     let sized = relay.get(&format!("/stream/{}", relay.id("Sized"))).await;
-    assert_eq!(sized.header("content-length"), Some(ts.len().to_string().as_str()));
+    assert_eq!(
+        sized.header("content-length"),
+        Some(ts.len().to_string().as_str())
+    );
     relay.stop().await;
 }
 
@@ -112,7 +157,13 @@ async fn ts_bytes_are_identical_for_every_upstream_framing() {
 async fn file_ranges_are_exact() {
     let origin = Origin::start().await;
     let data = arc(file_bytes(1_000_003, 7));
-    origin.route("/movie.mp4", Behavior::File { data: data.clone(), content_type: "video/mp4" });
+    origin.route(
+        "/movie.mp4",
+        Behavior::File {
+            data: data.clone(),
+            content_type: "video/mp4",
+        },
+    );
     origin.route("/plain.mp4", Behavior::FileNoRanges { data: data.clone() });
     let m3u_text = format!(
         "#EXTINF:-1,Movie\n{}\n#EXTINF:-1,Plain\n{}\n",
@@ -127,7 +178,10 @@ async fn file_ranges_are_exact() {
         let full = relay.get(&path).await;
         assert_eq!(full.status, 200, "{name}");
         assert_eq!(full.header("content-type"), Some("video/mp4"));
-        assert_eq!(full.header("content-length"), Some(len.to_string().as_str()));
+        assert_eq!(
+            full.header("content-length"),
+            Some(len.to_string().as_str())
+        );
         assert_eq!(full.header("accept-ranges"), Some("bytes"));
         assert!(full.body == *data, "{name}: full body differs");
 
@@ -139,26 +193,57 @@ async fn file_ranges_are_exact() {
             ("bytes=0-0", 0, 0),
         ];
         for (range, first, last) in cases {
-            let raw = format!("GET {path} HTTP/1.1\r\nHost: r\r\nRange: {range}\r\nConnection: close\r\n\r\n");
+            let raw = format!(
+                "GET {path} HTTP/1.1\r\nHost: r\r\nRange: {range}\r\nConnection: close\r\n\r\n"
+            );
             let resp = relay.request(&raw).await;
             assert_eq!(resp.status, 206, "{name} {range}");
             let want_cr = format!("bytes {first}-{last}/{len}");
-            assert_eq!(resp.header("content-range"), Some(want_cr.as_str()), "{name} {range}");
+            assert_eq!(
+                resp.header("content-range"),
+                Some(want_cr.as_str()),
+                "{name} {range}"
+            );
             let want_len = (last - first + 1).to_string();
-            assert_eq!(resp.header("content-length"), Some(want_len.as_str()), "{name} {range}");
-            assert!(resp.body == data[first..=last], "{name} {range}: body differs");
+            assert_eq!(
+                resp.header("content-length"),
+                Some(want_len.as_str()),
+                "{name} {range}"
+            );
+            assert!(
+                resp.body == data[first..=last],
+                "{name} {range}: body differs"
+            );
         }
-        let raw = format!("GET {path} HTTP/1.1\r\nHost: r\r\nRange: bytes={len}-\r\nConnection: close\r\n\r\n");
+        let raw = format!(
+            "GET {path} HTTP/1.1\r\nHost: r\r\nRange: bytes={len}-\r\nConnection: close\r\n\r\n"
+        );
         let resp = relay.request(&raw).await;
         assert_eq!(resp.status, 416, "{name}");
-        assert_eq!(resp.header("content-range"), Some(format!("bytes */{len}").as_str()));
+        assert_eq!(
+            resp.header("content-range"),
+            Some(format!("bytes */{len}").as_str())
+        );
 
         // HEAD agrees with GET, with and without a range.
         for range in ["", "Range: bytes=10-19\r\n"] {
-            let get = relay.request(&format!("GET {path} HTTP/1.1\r\nHost: r\r\n{range}Connection: close\r\n\r\n")).await;
-            let head = relay.request(&format!("HEAD {path} HTTP/1.1\r\nHost: r\r\n{range}Connection: close\r\n\r\n")).await;
+            let get = relay
+                .request(&format!(
+                    "GET {path} HTTP/1.1\r\nHost: r\r\n{range}Connection: close\r\n\r\n"
+                ))
+                .await;
+            let head = relay
+                .request(&format!(
+                    "HEAD {path} HTTP/1.1\r\nHost: r\r\n{range}Connection: close\r\n\r\n"
+                ))
+                .await;
             assert_eq!(head.status, get.status);
-            for h in ["content-type", "content-length", "content-range", "accept-ranges"] {
+            for h in [
+                "content-type",
+                "content-length",
+                "content-range",
+                "accept-ranges",
+            ] {
                 assert_eq!(head.header(h), get.header(h), "{name} HEAD {h}");
             }
             assert!(head.body.is_empty());
@@ -171,10 +256,34 @@ async fn file_ranges_are_exact() {
 async fn redirects_are_followed_and_bounded() {
     let origin = Origin::start().await;
     let data = arc(file_bytes(50_000, 3));
-    origin.route("/final.mp4", Behavior::File { data: data.clone(), content_type: "video/mp4" });
-    origin.route("/a", Behavior::Redirect { status: 302, location: "/b/x".into() });
-    origin.route("/b/x", Behavior::Redirect { status: 301, location: "../final.mp4".into() });
-    origin.route("/loop", Behavior::Redirect { status: 307, location: "/loop".into() });
+    origin.route(
+        "/final.mp4",
+        Behavior::File {
+            data: data.clone(),
+            content_type: "video/mp4",
+        },
+    );
+    origin.route(
+        "/a",
+        Behavior::Redirect {
+            status: 302,
+            location: "/b/x".into(),
+        },
+    );
+    origin.route(
+        "/b/x",
+        Behavior::Redirect {
+            status: 301,
+            location: "../final.mp4".into(),
+        },
+    );
+    origin.route(
+        "/loop",
+        Behavior::Redirect {
+            status: 307,
+            location: "/loop".into(),
+        },
+    );
     let m3u_text = format!(
         "#EXTINF:-1,Hop\n{}\n#EXTINF:-1,Loop\n{}\n",
         origin.url("/a"),
@@ -186,7 +295,11 @@ async fn redirects_are_followed_and_bounded() {
     assert!(resp.body == *data);
     let resp = relay.get(&format!("/stream/{}", relay.id("Loop"))).await;
     assert_eq!(resp.status, 502);
-    assert!(resp.text().contains("redirected more than"), "{}", resp.text());
+    assert!(
+        resp.text().contains("redirected more than"),
+        "{}",
+        resp.text()
+    );
     relay.stop().await;
 }
 
@@ -200,8 +313,20 @@ async fn channel_headers_reach_the_upstream() {
         ("Origin", "http://origin.example"),
         ("Cookie", "session=42"),
     ];
-    origin.route("/gated", Behavior::Gated { headers: gate.clone(), data: data.clone() });
-    origin.route("/gated2", Behavior::Gated { headers: gate, data: data.clone() });
+    origin.route(
+        "/gated",
+        Behavior::Gated {
+            headers: gate.clone(),
+            data: data.clone(),
+        },
+    );
+    origin.route(
+        "/gated2",
+        Behavior::Gated {
+            headers: gate,
+            data: data.clone(),
+        },
+    );
     let m3u_text = format!(
         "#EXTINF:-1,Opts\n\
          #EXTVLCOPT:http-user-agent=Player/2.0\n\
@@ -228,17 +353,35 @@ async fn channel_headers_reach_the_upstream() {
     assert!(resp.text().contains("403"), "{}", resp.text());
     // Without channel headers the default User-Agent is sent.
     let bare = origin.seen("/gated").into_iter().last().unwrap();
-    assert_eq!(bare.header("user-agent"), Some(relay_core::config::DEFAULT_USER_AGENT));
+    assert_eq!(
+        bare.header("user-agent"),
+        Some(relay_core::config::DEFAULT_USER_AGENT)
+    );
     relay.stop().await;
 }
 
 #[tokio::test]
 async fn upstream_failures_before_the_first_byte_are_502_or_504() {
     let origin = Origin::start().await;
-    origin.route("/gone", Behavior::Status { status: 404, body: "nope" });
-    origin.route("/broken", Behavior::Status { status: 500, body: "oops" });
+    origin.route(
+        "/gone",
+        Behavior::Status {
+            status: 404,
+            body: "nope",
+        },
+    );
+    origin.route(
+        "/broken",
+        Behavior::Status {
+            status: 500,
+            body: "oops",
+        },
+    );
     origin.route("/stall", Behavior::Stall);
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let m3u_text = format!(
         "#EXTINF:-1,Gone\n{}\n#EXTINF:-1,Broken\n{}\n#EXTINF:-1,Stall\n{}\n#EXTINF:-1,Closed\nhttp://{closed}/x.ts\n#EXTINF:-1,NoHost\nhttp://nonexistent.invalid/x.ts\n#EXTINF:-1,Ftp\nftp://example/x.ts\n",
         origin.url("/gone"),
@@ -258,7 +401,10 @@ async fn upstream_failures_before_the_first_byte_are_502_or_504() {
         let resp = relay.get(&format!("/stream/{}.ts", relay.id(name))).await;
         assert_eq!(resp.status, status, "{name}: {}", resp.text());
         assert!(resp.text().contains(reason), "{name}: {:?}", resp.text());
-        assert_eq!(resp.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert_eq!(
+            resp.header("content-type"),
+            Some("text/plain; charset=utf-8")
+        );
     }
     let resp = relay.get("/stream/0000000000000000.ts").await;
     assert_eq!(resp.status, 404);
@@ -269,23 +415,47 @@ async fn upstream_failures_before_the_first_byte_are_502_or_504() {
 async fn a_body_cut_upstream_is_cut_downstream() {
     let origin = Origin::start().await;
     let data = arc(file_bytes(300_000, 9));
-    origin.route("/short.mp4", Behavior::ShortBody { data: data.clone(), declared: 500_000 });
-    origin.route("/chunky", Behavior::Chunked { data: data.clone(), piece: 30_000, finish: false });
+    origin.route(
+        "/short.mp4",
+        Behavior::ShortBody {
+            data: data.clone(),
+            declared: 500_000,
+        },
+    );
+    origin.route(
+        "/chunky",
+        Behavior::Chunked {
+            data: data.clone(),
+            piece: 30_000,
+            finish: false,
+        },
+    );
     let m3u_text = format!(
         "#EXTINF:-1,Short\n{}\n#EXTINF:-1,Chunky\n{}\n",
         origin.url("/short.mp4"),
         origin.url("/chunky")
     );
     let relay = Relay::start(&m3u_text).await;
-    let short = relay.get(&format!("/stream/{}.mp4", relay.id("Short"))).await;
+    let short = relay
+        .get(&format!("/stream/{}.mp4", relay.id("Short")))
+        .await;
     assert_eq!(short.status, 200);
     assert_eq!(short.header("content-length"), Some("500000"));
     assert!(short.body.len() < 500_000);
-    assert!(data.starts_with(&short.body), "what arrived is a prefix of the origin's bytes");
+    assert!(
+        data.starts_with(&short.body),
+        "what arrived is a prefix of the origin's bytes"
+    );
     // The relay's chunk-less live answer ends at close, so a cut must be a reset, never a FIN.
-    let chunky = relay.get(&format!("/stream/{}.ts", relay.id("Chunky"))).await;
+    let chunky = relay
+        .get(&format!("/stream/{}.ts", relay.id("Chunky")))
+        .await;
     assert_eq!(chunky.status, 200);
-    assert_eq!(chunky.end, End::Reset, "a cut upstream must reset the client");
+    assert_eq!(
+        chunky.end,
+        End::Reset,
+        "a cut upstream must reset the client"
+    );
     assert!(data.starts_with(&chunky.body));
     relay.stop().await;
 }
@@ -370,17 +540,31 @@ async fn api_channels_and_health_are_json() {
     assert_eq!(resp.header("content-type"), Some("application/json"));
     let text = resp.text();
     assert!(text.starts_with("{\"count\":2,"), "{text}");
-    assert!(text.contains(r#""name":"Alpha 'Quoted'""#) || text.contains(r#""name":"Alpha \"Quoted\"""#), "{text}");
+    assert!(
+        text.contains(r#""name":"Alpha 'Quoted'""#)
+            || text.contains(r#""name":"Alpha \"Quoted\"""#),
+        "{text}"
+    );
     assert!(text.contains(r#""tvg_id":"a.1""#), "{text}");
     assert!(text.contains(r#""kind":"file""#), "{text}");
-    assert!(!text.contains(&origin.addr.to_string()), "origin leaked: {text}");
+    assert!(
+        !text.contains(&origin.addr.to_string()),
+        "origin leaked: {text}"
+    );
     let sport = relay.get("/api/channels?group=sport").await.text();
-    assert!(sport.starts_with("{\"count\":1,") && sport.contains("Beta"), "{sport}");
+    assert!(
+        sport.starts_with("{\"count\":1,") && sport.contains("Beta"),
+        "{sport}"
+    );
     let q = relay.get("/api/channels?q=ALPHA").await.text();
     assert!(q.starts_with("{\"count\":1,") && q.contains("Alpha"), "{q}");
     let health = relay.get("/health").await;
     assert_eq!(health.status, 200);
-    assert!(health.text().contains("\"channels\":2"), "{}", health.text());
+    assert!(
+        health.text().contains("\"channels\":2"),
+        "{}",
+        health.text()
+    );
     relay.stop().await;
 }
 

@@ -36,7 +36,9 @@ async fn tls_origin(body: Arc<Vec<u8>>) -> std::net::SocketAddr {
             let acceptor = acceptor.clone();
             let body = body.clone();
             tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
                 let mut head = Vec::new();
                 let mut buf = [0u8; 1024];
                 while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -60,7 +62,9 @@ async fn tls_origin(body: Arc<Vec<u8>>) -> std::net::SocketAddr {
 
 fn test_roots() -> rustls::RootCertStore {
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_slice(CA).unwrap()).unwrap();
+    roots
+        .add(CertificateDer::from_pem_slice(CA).unwrap())
+        .unwrap();
     roots
 }
 
@@ -78,13 +82,19 @@ async fn https_upstreams_are_relayed_byte_for_byte() {
         addr.port()
     );
     let playlist = relay_core::m3u::parse(m3u.as_bytes());
-    shared.set_catalog(Catalog::from_sources(&[Source { label: "tls".into(), playlist }]));
+    shared.set_catalog(Catalog::from_sources(&[Source {
+        label: "tls".into(),
+        playlist,
+    }]));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let relay_addr = listener.local_addr().unwrap();
     let (stop, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(server::serve(listener, shared.clone(), rx));
     for ch in shared.catalog().channels() {
-        let raw = format!("GET /stream/{}.ts HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n", ch.id);
+        let raw = format!(
+            "GET /stream/{}.ts HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n",
+            ch.id
+        );
         let resp = raw_request(relay_addr, raw.as_bytes()).await;
         assert_eq!(resp.status, 200, "{}: {}", ch.name(), resp.text());
         assert!(resp.body == *body, "{}: body differs", ch.name());
@@ -97,9 +107,14 @@ async fn https_upstreams_are_relayed_byte_for_byte() {
 async fn an_untrusted_certificate_is_a_502_with_the_reason() {
     let addr = tls_origin(Arc::new(ts_packets(10))).await;
     // The default client trusts only the public webpki roots, not the test CA.
-    let m3u = format!("#EXTINF:-1,Untrusted\nhttps://localhost:{}/x.ts\n", addr.port());
+    let m3u = format!(
+        "#EXTINF:-1,Untrusted\nhttps://localhost:{}/x.ts\n",
+        addr.port()
+    );
     let relay = Relay::start(&m3u).await;
-    let resp = relay.get(&format!("/stream/{}.ts", relay.id("Untrusted"))).await;
+    let resp = relay
+        .get(&format!("/stream/{}.ts", relay.id("Untrusted")))
+        .await;
     assert_eq!(resp.status, 502);
     assert!(resp.text().contains("TLS"), "{}", resp.text());
     relay.stop().await;

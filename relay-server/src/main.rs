@@ -79,22 +79,32 @@ fn parse_settings(args: Vec<String>) -> Result<Option<Config>, String> {
         }
     }
     for key in KEYS {
-        let Ok(value) = std::env::var(env_name(key)) else { continue };
+        let Ok(value) = std::env::var(env_name(key)) else {
+            continue;
+        };
         if *key == "catalog" {
             if flag_catalogs.is_empty() {
                 for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                    config.set(key, part).map_err(|e| format!("{}: {e}", env_name(key)))?;
+                    config
+                        .set(key, part)
+                        .map_err(|e| format!("{}: {e}", env_name(key)))?;
                 }
             }
         } else {
-            config.set(key, &value).map_err(|e| format!("{}: {e}", env_name(key)))?;
+            config
+                .set(key, &value)
+                .map_err(|e| format!("{}: {e}", env_name(key)))?;
         }
     }
     for (key, value) in flags {
-        config.set(&key, &value).map_err(|e| format!("--{key}: {e}"))?;
+        config
+            .set(&key, &value)
+            .map_err(|e| format!("--{key}: {e}"))?;
     }
     for value in flag_catalogs {
-        config.set("catalog", &value).map_err(|e| format!("--catalog: {e}"))?;
+        config
+            .set("catalog", &value)
+            .map_err(|e| format!("--catalog: {e}"))?;
     }
     Ok(Some(config))
 }
@@ -135,7 +145,10 @@ fn main() -> ExitCode {
     };
     let public = engine.config().public_url.clone().unwrap_or_else(|| {
         if addr.ip().is_unspecified() {
-            format!("http://<host>:{} (from each request's Host header)", addr.port())
+            format!(
+                "http://<host>:{} (from each request's Host header)",
+                addr.port()
+            )
         } else {
             format!("http://{addr}")
         }
@@ -179,7 +192,10 @@ async fn wait_for_signals(engine: &Engine) {
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
     ) else {
-        log::emit(log::Level::Error, format_args!("cannot install signal handlers"));
+        log::emit(
+            log::Level::Error,
+            format_args!("cannot install signal handlers"),
+        );
         return;
     };
     loop {

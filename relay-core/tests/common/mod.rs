@@ -44,13 +44,24 @@ pub fn file_bytes(len: usize, seed: u64) -> Vec<u8> {
 #[derive(Clone)]
 pub enum Behavior {
     /// A file with full Range support (206/416), `Accept-Ranges: bytes`, HEAD.
-    File { data: Arc<Vec<u8>>, content_type: &'static str },
+    File {
+        data: Arc<Vec<u8>>,
+        content_type: &'static str,
+    },
     /// A file served whole with Content-Length, ignoring Range.
     FileNoRanges { data: Arc<Vec<u8>> },
     /// A body with no framing, sent in pieces, then the connection closes (a live stream).
-    Live { data: Arc<Vec<u8>>, piece: usize, pause: Duration },
+    Live {
+        data: Arc<Vec<u8>>,
+        piece: usize,
+        pause: Duration,
+    },
     /// A chunked body in pieces of `piece` bytes; `finish: false` closes before the last chunk.
-    Chunked { data: Arc<Vec<u8>>, piece: usize, finish: bool },
+    Chunked {
+        data: Arc<Vec<u8>>,
+        piece: usize,
+        finish: bool,
+    },
     /// Declares `Content-Length: declared` but sends `data` and closes.
     ShortBody { data: Arc<Vec<u8>>, declared: usize },
     /// Any status with a small body.
@@ -58,7 +69,10 @@ pub enum Behavior {
     /// A redirect to `location`.
     Redirect { status: u16, location: String },
     /// Answers only when every header matches, else 403.
-    Gated { headers: Vec<(&'static str, &'static str)>, data: Arc<Vec<u8>> },
+    Gated {
+        headers: Vec<(&'static str, &'static str)>,
+        data: Arc<Vec<u8>>,
+    },
     /// Accepts and reads the request but never answers.
     Stall,
 }
@@ -73,7 +87,10 @@ pub struct Seen {
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -95,16 +112,26 @@ impl Origin {
         let (s, c, r) = (seen.clone(), connections.clone(), routes.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 c.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(origin_connection(stream, s.clone(), r.clone()));
             }
         });
-        Origin { addr, seen, connections, routes }
+        Origin {
+            addr,
+            seen,
+            connections,
+            routes,
+        }
     }
 
     pub fn route(&self, path: &str, behavior: Behavior) {
-        self.routes.lock().unwrap().insert(path.to_string(), behavior);
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), behavior);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -112,7 +139,13 @@ impl Origin {
     }
 
     pub fn seen(&self, path: &str) -> Vec<Seen> {
-        self.seen.lock().unwrap().iter().filter(|s| s.path == path).cloned().collect()
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.path == path)
+            .cloned()
+            .collect()
     }
 }
 
@@ -149,31 +182,42 @@ async fn origin_connection(
     match behavior {
         Behavior::File { data, content_type } => {
             let len = data.len() as u64;
-            let range = req.header("range").and_then(|r| ByteRange::parse(r.as_bytes()));
+            let range = req
+                .header("range")
+                .and_then(|r| ByteRange::parse(r.as_bytes()));
             let (status, first, last) = match range {
                 None => (200, 0, len.saturating_sub(1)),
                 Some(r) => match r.resolve(len) {
                     Some((a, b)) => (206, a, b),
                     None => {
-                        let h = format!("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{len}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                        let h = format!(
+                            "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{len}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        );
                         let _ = stream.write_all(&send(h)).await;
                         return;
                     }
                 },
             };
             let body_len = if len == 0 { 0 } else { last - first + 1 };
-            let mut h = format!("HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nAccept-Ranges: bytes\r\nContent-Length: {body_len}\r\nETag: \"v1\"\r\nConnection: close\r\n");
+            let mut h = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nAccept-Ranges: bytes\r\nContent-Length: {body_len}\r\nETag: \"v1\"\r\nConnection: close\r\n"
+            );
             if status == 206 {
                 h.push_str(&format!("Content-Range: bytes {first}-{last}/{len}\r\n"));
             }
             h.push_str("\r\n");
             let _ = stream.write_all(&send(h)).await;
             if !is_head && body_len > 0 {
-                let _ = stream.write_all(&data[first as usize..=last as usize]).await;
+                let _ = stream
+                    .write_all(&data[first as usize..=last as usize])
+                    .await;
             }
         }
         Behavior::FileNoRanges { data } => {
-            let h = format!("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", data.len());
+            let h = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                data.len()
+            );
             let _ = stream.write_all(&send(h)).await;
             if !is_head {
                 let _ = stream.write_all(&data).await;
@@ -193,7 +237,11 @@ async fn origin_connection(
                 tokio::time::sleep(pause).await;
             }
         }
-        Behavior::Chunked { data, piece, finish } => {
+        Behavior::Chunked {
+            data,
+            piece,
+            finish,
+        } => {
             let _ = stream
                 .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
                 .await;
@@ -210,24 +258,35 @@ async fn origin_connection(
             }
         }
         Behavior::ShortBody { data, declared } => {
-            let h = format!("HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n");
+            let h = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n"
+            );
             let _ = stream.write_all(&send(h)).await;
             let _ = stream.write_all(&data).await;
         }
         Behavior::Status { status, body } => {
-            let h = format!("HTTP/1.1 {status} Whatever\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            let h = format!(
+                "HTTP/1.1 {status} Whatever\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
             let _ = stream.write_all(&send(h)).await;
         }
         Behavior::Redirect { status, location } => {
-            let h = format!("HTTP/1.1 {status} Moved\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let h = format!(
+                "HTTP/1.1 {status} Moved\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
             let _ = stream.write_all(&send(h)).await;
         }
         Behavior::Gated { headers, data } => {
             let ok = headers.iter().all(|(k, v)| req.header(k) == Some(v));
             let h = if ok {
-                format!("HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", data.len())
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    data.len()
+                )
             } else {
-                "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string()
             };
             let _ = stream.write_all(&send(h)).await;
             if ok && !is_head {
@@ -270,12 +329,20 @@ impl Relay {
         let client = Client::new(ClientOptions::from_config(&config));
         let shared = Arc::new(Shared::new(config, client));
         let playlist = relay_core::m3u::parse(m3u.as_bytes());
-        shared.set_catalog(Catalog::from_sources(&[Source { label: "test".into(), playlist }]));
+        shared.set_catalog(Catalog::from_sources(&[Source {
+            label: "test".into(),
+            playlist,
+        }]));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, rx) = watch::channel(false);
         let task = tokio::spawn(server::serve(listener, shared.clone(), rx));
-        Relay { addr, shared, stop, task }
+        Relay {
+            addr,
+            shared,
+            stop,
+            task,
+        }
     }
 
     /// The id of the channel with this name.
@@ -286,7 +353,10 @@ impl Relay {
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.request(&format!("GET {path} HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")).await
+        self.request(&format!(
+            "GET {path} HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n"
+        ))
+        .await
     }
 
     pub async fn request(&self, raw: &str) -> Response {
@@ -319,7 +389,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -362,7 +435,12 @@ pub fn parse_response(bytes: &[u8], end: End) -> Option<Response> {
         headers: resp
             .headers
             .iter()
-            .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+            .map(|h| {
+                (
+                    h.name.to_string(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
             .collect(),
         body: bytes[n..].to_vec(),
         end,
