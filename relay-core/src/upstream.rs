@@ -263,6 +263,7 @@ impl Client {
                 .await
                 .map_err(UpstreamError::Io)?;
             loop {
+                icy_to_http(&mut buf);
                 if let Some(head) = ResponseHead::parse(&mut buf)? {
                     return Ok(head);
                 }
@@ -389,6 +390,17 @@ fn parse_http_url(url: &str) -> Result<Uri, UpstreamError> {
         Some("http" | "https") if uri.host().is_some_and(|h| !h.is_empty()) => Ok(uri),
         Some("http" | "https") | None => Err(UpstreamError::BadUrl(url.to_string())),
         Some(other) => Err(UpstreamError::UnsupportedScheme(other.to_string())),
+    }
+}
+
+/// SHOUTcast/Icecast servers (radio entries in IPTV lists) answer `ICY 200 OK`; read that as
+/// the HTTP/1.0 response it is.
+fn icy_to_http(buf: &mut BytesMut) {
+    if buf.starts_with(b"ICY ") {
+        let mut fixed = BytesMut::with_capacity(buf.len() + 5);
+        fixed.extend_from_slice(b"HTTP/1.0");
+        fixed.extend_from_slice(&buf[3..]);
+        *buf = fixed;
     }
 }
 
@@ -641,6 +653,20 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(base64(input.as_bytes()), want);
         }
+    }
+
+    #[test]
+    fn icy_status_lines_read_as_http10() {
+        let mut buf = BytesMut::from(&b"ICY 200 OK\r\nicy-name: Radio\r\n\r\nAUDIO"[..]);
+        icy_to_http(&mut buf);
+        let head = ResponseHead::parse(&mut buf).unwrap().unwrap();
+        assert_eq!(head.status(), 200);
+        assert_eq!(head.header_str("icy-name"), Some("Radio"));
+        assert_eq!(head.body_kind(false).unwrap(), BodyKind::CloseDelimited);
+        assert_eq!(&buf[..], b"AUDIO");
+        let mut partial = BytesMut::from(&b"HTTP/1.1 200 OK\r\n"[..]);
+        icy_to_http(&mut partial);
+        assert_eq!(&partial[..], b"HTTP/1.1 200 OK\r\n");
     }
 
     #[test]

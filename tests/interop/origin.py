@@ -11,14 +11,21 @@ Serves, on 127.0.0.1 and a free port (printed on stdout and written to --port-fi
                            Query overrides: ?loops=N&speed=X.
   /gated.ts                the same live stream, but 403 unless the request carries
                            User-Agent: InteropAgent/1.0 and Referer: http://referer.example/
+  /cookie.ts               the same live stream, but 403 unless the request carries a Cookie
+                           header with session=interop (for #EXTHTTP:{"Cookie":...} channels)
   /movie.mp4               the faststart MP4 (moov first)            } full single-range support:
   /movie-moov-at-end.mp4   the MP4 with moov after mdat              } a-b, a-, -n; 206/416; HEAD
   /redirect/movie.mp4      302 to /movie.mp4 (relative Location)
   /missing.ts              404
+  /stall.ts                sends nothing for ?sleep=S seconds (default 20), then a live stream
+                           (for the relay's upstream response timeout: 504)
+  /stall-body.ts           200 and 100 TS packets, then silence for ?sleep=S seconds (for the
+                           relay's upstream idle timeout: the client must see a cut)
+  /truncated.mp4           Content-Length of the whole MP4 but only the first half, then close
   anything else            404
 
 Every request is logged to stderr as one line:
-  origin: METHOD PATH status=S bytes=N range=R ua=UA referer=REF
+  origin: METHOD PATH status=S bytes=N range=R ua=UA referer=REF cookie=C
 """
 
 import argparse
@@ -33,6 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 TS_PACKET = 188
 GATE_UA = "InteropAgent/1.0"
 GATE_REFERER = "http://referer.example/"
+GATE_COOKIE = "session=interop"
 PTS_WRAP = 1 << 33
 
 
@@ -209,9 +217,9 @@ class Handler(BaseHTTPRequestHandler):
     def log_request_line(self):
         h = self.headers
         sys.stderr.write(
-            "origin: %s %s status=%s bytes=%d range=%s ua=%s referer=%s\n"
-            % (self.command, self.path, self.status_sent, self.bytes_sent,
-               h.get("Range", "-"), h.get("User-Agent", "-"), h.get("Referer", "-"))
+            "origin: %s %s status=%s bytes=%d range=%s ua=%s referer=%s cookie=%s\n"
+            % (self.command, self.path, self.status_sent, self.bytes_sent, h.get("Range", "-"),
+               h.get("User-Agent", "-"), h.get("Referer", "-"), h.get("Cookie", "-"))
         )
         sys.stderr.flush()
 
@@ -259,6 +267,38 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_text(403, f"forbidden: need User-Agent {GATE_UA} and Referer "
                                            f"{GATE_REFERER}, got {ua!r} and {ref!r}\n")
             return self.live(query)
+        if path == "/cookie.ts":
+            cookies = [c.strip() for c in self.headers.get("Cookie", "").split(";")]
+            if GATE_COOKIE not in cookies:
+                return self.send_text(403, f"forbidden: need Cookie {GATE_COOKIE}, got "
+                                           f"{self.headers.get('Cookie')!r}\n")
+            return self.live(query)
+        if path == "/stall.ts":
+            time.sleep(float(query.get("sleep", ["20"])[0]))
+            return self.live(query)
+        if path == "/stall-body.ts":
+            self.close_connection = True
+            self.start(200, [("Content-Type", "video/mp2t"), ("Connection", "close")])
+            if self.command == "HEAD":
+                return
+            part = self.media.ts[:TS_PACKET * 100]
+            self.wfile.write(part)
+            self.wfile.flush()
+            self.bytes_sent += len(part)
+            time.sleep(float(query.get("sleep", ["20"])[0]))
+            return
+        if path == "/truncated.mp4":
+            data = self.media.files["/movie.mp4"]
+            self.close_connection = True
+            self.start(200, [("Content-Type", "video/mp4"), ("Content-Length", str(len(data))),
+                             ("Connection", "close")])
+            if self.command == "HEAD":
+                return
+            half = data[:len(data) // 2]
+            self.wfile.write(half)
+            self.wfile.flush()
+            self.bytes_sent += len(half)
+            return
         if path in self.media.files:
             return self.file(self.media.files[path], "video/mp4")
         if path == "/redirect/movie.mp4":
