@@ -153,28 +153,24 @@ fn main() -> ExitCode {
             format!("http://{addr}")
         }
     });
-    log::emit(
-        log::Level::Info,
-        format_args!(
-            "relay {} listening on {addr}: {} channels from {} of {catalogs} catalogs; playlist at {}/playlist.m3u8",
-            env!("CARGO_PKG_VERSION"),
-            report.channels,
-            report.loaded,
-            public.split(' ').next().unwrap_or(&public),
-        ),
+    relay_core::log!(
+        Info,
+        "relay {} listening on {addr}: {} channels from {} of {catalogs} catalogs; playlist at {}/playlist.m3u8",
+        env!("CARGO_PKG_VERSION"),
+        report.channels,
+        report.loaded,
+        public.split(' ').next().unwrap_or(&public),
     );
     if catalogs == 0 {
-        log::emit(
-            log::Level::Warn,
-            format_args!(
-                "no catalog given: pass --catalog PATH_OR_URL (or RELAY_CATALOG) with an M3U playlist; serving an empty playlist"
-            ),
+        relay_core::log!(
+            Warn,
+            "no catalog given: pass --catalog PATH_OR_URL (or RELAY_CATALOG) with an M3U playlist; serving an empty playlist"
         );
     }
     engine.block_on(wait_for_signals(&engine));
     match engine.stop() {
         Ok(()) => {
-            log::emit(log::Level::Info, format_args!("relay stopped"));
+            relay_core::log!(Info, "relay stopped");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -192,10 +188,7 @@ async fn wait_for_signals(engine: &Engine) {
         signal(SignalKind::interrupt()),
         signal(SignalKind::hangup()),
     ) else {
-        log::emit(
-            log::Level::Error,
-            format_args!("cannot install signal handlers"),
-        );
+        relay_core::log!(Error, "cannot install signal handlers");
         return;
     };
     loop {
@@ -204,11 +197,11 @@ async fn wait_for_signals(engine: &Engine) {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 let report = engine.reload_async().await;
-                log::emit(log::Level::Info, format_args!("reloaded: {} channels", report.channels));
+                relay_core::log!(Info, "reloaded: {} channels", report.channels);
             }
         }
     }
-    log::emit(log::Level::Info, format_args!("stopping"));
+    relay_core::log!(Info, "stopping");
 }
 
 #[cfg(not(unix))]
