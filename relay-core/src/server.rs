@@ -32,6 +32,10 @@ pub const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// A client that accepts no bytes for this long while being sent a stream is disconnected, so a
 /// vanished player does not hold an upstream connection (and a provider slot) forever.
 pub const CLIENT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a closing connection keeps reading (and discarding) what the client still sends.
+pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most bytes discarded while lingering.
+pub const LINGER_MAX_BYTES: usize = 64 * 1024;
 /// Pause after an accept error (e.g. out of file descriptors) before accepting again.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
@@ -109,7 +113,13 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::
                 Ok((stream, peer)) => {
                     let Ok(permit) = permits.clone().try_acquire_owned() else {
                         log!(Warn, "connection from {peer} refused: {} connections open", shared.config.max_connections);
-                        let _ = stream.try_write(TOO_MANY_CONNECTIONS);
+                        // Not counted against the cap: it lives at most LINGER_TIMEOUT.
+                        tokio::spawn(async move {
+                            let mut stream = stream;
+                            if stream.write_all(TOO_MANY_CONNECTIONS).await.is_ok() {
+                                linger_close(stream).await;
+                            }
+                        });
                         continue;
                     };
                     let shared = shared.clone();
@@ -179,7 +189,9 @@ async fn connection(
                     reply.reason()
                 );
                 let _ = write_reply_head(&mut stream, &reply, false).await;
-                let _ = stream.write_all(&reply.body_bytes()).await;
+                if stream.write_all(&reply.body_bytes()).await.is_ok() {
+                    linger_close(stream).await;
+                }
                 return;
             }
         };
@@ -225,10 +237,30 @@ async fn connection(
             }
         }
         if !keep_alive {
-            let _ = stream.shutdown().await;
+            linger_close(stream).await;
             return;
         }
     }
+}
+
+/// Closes after a final answer without losing it: shut down our side (FIN), then discard what
+/// the client still sends for a moment. Closing with unread input makes the kernel send a reset,
+/// which can destroy the answer before the client reads it.
+async fn linger_close(mut stream: TcpStream) {
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut sink = [0u8; 4096];
+    let mut left = LINGER_MAX_BYTES;
+    let _ = timeout(LINGER_TIMEOUT, async {
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    })
+    .await;
 }
 
 /// Reads the next request head and any (small) body. `Ok(None)`: the client closed or went idle,
