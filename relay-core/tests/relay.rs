@@ -582,3 +582,39 @@ async fn connections_beyond_the_cap_get_503() {
     assert!(resp.header("retry-after").is_some());
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn an_upstream_that_stalls_mid_body_is_cut() {
+    let origin = Origin::start().await;
+    // One piece, then a silence far longer than the relay's upstream idle timeout.
+    let data = arc(ts_packets(200));
+    origin.route(
+        "/stalls",
+        Behavior::Live {
+            data: data.clone(),
+            piece: 188 * 100,
+            pause: Duration::from_secs(30),
+        },
+    );
+    let mut config = test_config();
+    config.set("upstream-idle-timeout", "300ms").unwrap();
+    let relay = Relay::start_with(
+        config,
+        &format!("#EXTINF:-1,Stalls\n{}\n", origin.url("/stalls")),
+    )
+    .await;
+    let resp = relay
+        .get(&format!("/stream/{}.ts", relay.id("Stalls")))
+        .await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(
+        resp.end,
+        End::Reset,
+        "a stalled upstream must not look like a clean end"
+    );
+    assert!(
+        resp.body == data[..188 * 100],
+        "the first piece arrives intact"
+    );
+    relay.stop().await;
+}
