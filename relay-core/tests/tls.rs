@@ -4,8 +4,6 @@
 mod common;
 
 use common::*;
-use relay_core::catalog::{Catalog, Source};
-use relay_core::server::{self, Shared};
 use relay_core::upstream::{self, Client, ClientOptions};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -75,32 +73,18 @@ async fn https_upstreams_are_relayed_byte_for_byte() {
     let config = test_config();
     let opts = ClientOptions::from_config(&config);
     let client = Client::with_tls(opts, upstream::tls_config_with_roots(test_roots()));
-    let shared = Arc::new(Shared::new(config, client));
     let m3u = format!(
         "#EXTINF:-1,ByName\nhttps://localhost:{}/live.ts\n#EXTINF:-1,ByIp\nhttps://127.0.0.1:{}/live.ts\n",
         addr.port(),
         addr.port()
     );
-    let playlist = relay_core::m3u::parse(m3u.as_bytes());
-    shared.set_catalog(Catalog::from_sources(&[Source {
-        label: "tls".into(),
-        playlist,
-    }]));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let relay_addr = listener.local_addr().unwrap();
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(server::serve(listener, shared.clone(), rx));
-    for ch in shared.catalog().channels() {
-        let raw = format!(
-            "GET /stream/{}.ts HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n",
-            ch.id
-        );
-        let resp = raw_request(relay_addr, raw.as_bytes()).await;
-        assert_eq!(resp.status, 200, "{}: {}", ch.name(), resp.text());
-        assert!(resp.body == *body, "{}: body differs", ch.name());
+    let relay = Relay::start_with_client(config, client, &m3u).await;
+    for name in ["ByName", "ByIp"] {
+        let resp = relay.get(&format!("/stream/{}.ts", relay.id(name))).await;
+        assert_eq!(resp.status, 200, "{name}: {}", resp.text());
+        assert!(resp.body == *body, "{name}: body differs");
     }
-    let _ = stop.send(true);
-    let _ = task.await;
+    relay.stop().await;
 }
 
 #[tokio::test]

@@ -327,6 +327,11 @@ impl Relay {
 
     pub async fn start_with(config: Config, m3u: &str) -> Relay {
         let client = Client::new(ClientOptions::from_config(&config));
+        Relay::start_with_client(config, client, m3u).await
+    }
+
+    /// A relay whose upstream client is given (e.g. one trusting a test CA).
+    pub async fn start_with_client(config: Config, client: Client, m3u: &str) -> Relay {
         let shared = Arc::new(Shared::new(config, client));
         let playlist = relay_core::m3u::parse(m3u.as_bytes());
         shared.set_catalog(Catalog::from_sources(&[Source {
