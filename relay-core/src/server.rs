@@ -581,7 +581,9 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
             let Some(ContentRange::Satisfied { first, last, total }) = parsed else {
                 return Reply::error(502, "upstream sent 206 without a valid Content-Range");
             };
-            let len = last - first + 1;
+            let Some(len) = (last - first).checked_add(1) else {
+                return Reply::error(502, "upstream sent an impossible Content-Range");
+            };
             if matches!(plan.body.kind(), BodyKind::Length(n) if n != len) {
                 return Reply::error(502, "upstream Content-Length disagrees with Content-Range");
             }

@@ -618,3 +618,44 @@ async fn an_upstream_that_stalls_mid_body_is_cut() {
     );
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn invalid_upstream_answers_are_502_never_a_panic() {
+    let origin = Origin::start().await;
+    let cases: [(&str, &'static str, &str); 6] = [
+        ("/garbage", "NOT HTTP AT ALL\r\n\r\n", "invalid response"),
+        (
+            "/huge-range",
+            "HTTP/1.1 206 Partial\r\nContent-Range: bytes 0-18446744073709551615/*\r\n\r\n",
+            "Content-Range",
+        ),
+        (
+            "/no-range",
+            "HTTP/1.1 206 Partial\r\nContent-Length: 5\r\n\r\nabcde",
+            "without a valid Content-Range",
+        ),
+        (
+            "/mismatch",
+            "HTTP/1.1 206 Partial\r\nContent-Range: bytes 0-9/100\r\nContent-Length: 5\r\n\r\nabcde",
+            "disagrees",
+        ),
+        (
+            "/two-lengths",
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcde",
+            "invalid response",
+        ),
+        ("/empty", "", "closed the connection before a response"),
+    ];
+    let mut m3u_text = String::new();
+    for (path, raw, _) in cases {
+        origin.route(path, Behavior::Raw(raw));
+        m3u_text.push_str(&format!("#EXTINF:-1,{path}\n{}\n", origin.url(path)));
+    }
+    let relay = Relay::start(&m3u_text).await;
+    for (path, _, reason) in cases {
+        let resp = relay.get(&format!("/stream/{}.ts", relay.id(path))).await;
+        assert_eq!(resp.status, 502, "{path}: {}", resp.text());
+        assert!(resp.text().contains(reason), "{path}: {:?}", resp.text());
+    }
+    relay.stop().await;
+}

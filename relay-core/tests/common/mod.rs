@@ -75,6 +75,8 @@ pub enum Behavior {
     },
     /// Accepts and reads the request but never answers.
     Stall,
+    /// Sends these bytes as the whole answer, then closes.
+    Raw(&'static str),
 }
 
 /// A request as the origin saw it.
@@ -292,6 +294,9 @@ async fn origin_connection(
             if ok && !is_head {
                 let _ = stream.write_all(&data).await;
             }
+        }
+        Behavior::Raw(bytes) => {
+            let _ = stream.write_all(bytes.as_bytes()).await;
         }
         Behavior::Stall => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
