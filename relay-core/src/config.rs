@@ -56,6 +56,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `catalog` (repeatable): M3U sources, file paths or http(s) URLs, in order.
     pub catalogs: Vec<String>,
+    /// `catalog-refresh`: reload the catalogs this often while running (`off`: only at start,
+    /// on SIGHUP or `Engine::reload`). Providers rotate stream URLs and tokens; ids stay stable.
+    pub catalog_refresh: Option<Duration>,
     /// `user-agent`: sent upstream when a channel sets none.
     pub user_agent: String,
     /// `max-connections`: concurrent client connections; beyond it new ones get 503 and close.
@@ -82,6 +85,7 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             public_url: None,
             catalogs: Vec::new(),
+            catalog_refresh: None,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             head_timeout: DEFAULT_HEAD_TIMEOUT,
@@ -100,6 +104,7 @@ pub const KEYS: &[&str] = &[
     "listen",
     "public-url",
     "catalog",
+    "catalog-refresh",
     "user-agent",
     "max-connections",
     "head-timeout",
@@ -113,7 +118,7 @@ pub const KEYS: &[&str] = &[
 
 impl Config {
     /// Applies one setting by name. `catalog` appends (it is repeatable); everything else replaces.
-    /// Durations take `500ms`, `10s`, `2m` or a plain number of seconds.
+    /// Durations take `500ms`, `10s`, `2m`, `6h` or a plain number of seconds.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let bad = |reason: String| ConfigError::BadValue {
             key: key.to_string(),
@@ -132,6 +137,12 @@ impl Config {
                     return Err(bad("empty path or URL".into()));
                 }
                 self.catalogs.push(value.to_string())
+            }
+            "catalog-refresh" => {
+                self.catalog_refresh = match value {
+                    "off" | "never" => None,
+                    _ => Some(parse_duration(value).map_err(bad)?),
+                }
             }
             "user-agent" => {
                 if value.is_empty() || value.bytes().any(|b| b.is_ascii_control()) {
@@ -166,7 +177,7 @@ fn parse_count(value: &str, min: usize) -> Result<usize, String> {
     }
 }
 
-/// Parses `500ms`, `10s`, `2m`, or plain seconds; zero is refused (a zero timeout is a mistake).
+/// Parses `500ms`, `10s`, `2m`, `6h`, or plain seconds; zero is refused (a zero timeout is a mistake).
 pub fn parse_duration(value: &str) -> Result<Duration, String> {
     let (num, unit) = match value.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => value.split_at(i),
@@ -174,12 +185,17 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
     };
     let n: u64 = num
         .parse()
-        .map_err(|_| format!("{value:?} is not a duration like 500ms, 10s or 2m"))?;
+        .map_err(|_| format!("{value:?} is not a duration like 500ms, 10s, 2m or 6h"))?;
     let d = match unit.trim() {
         "ms" => Duration::from_millis(n),
         "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n.saturating_mul(60)),
-        _ => return Err(format!("{value:?} is not a duration like 500ms, 10s or 2m")),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => {
+            return Err(format!(
+                "{value:?} is not a duration like 500ms, 10s, 2m or 6h"
+            ));
+        }
     };
     if d.is_zero() {
         return Err("must be more than zero".into());
@@ -228,7 +244,11 @@ mod tests {
         ));
         assert!(c.set("listen", "localhost").is_err());
         assert!(c.set("head-timeout", "0").is_err());
-        assert!(c.set("head-timeout", "10h").is_err());
+        assert!(c.set("head-timeout", "10d").is_err());
+        c.set("catalog-refresh", "6h").unwrap();
+        assert_eq!(c.catalog_refresh, Some(Duration::from_secs(6 * 3600)));
+        c.set("catalog-refresh", "off").unwrap();
+        assert_eq!(c.catalog_refresh, None);
         assert!(c.set("max-connections", "0").is_err());
         assert!(c.set("user-agent", "a\r\nb").is_err());
         assert!(c.set("public-url", "ftp://x").is_err());

@@ -78,7 +78,7 @@ pub struct Engine {
     shared: Arc<Shared>,
     /// The last good playlist of every configured source, in configuration order (a source that
     /// fails on reload keeps its previous channels).
-    sources: Mutex<Vec<Source>>,
+    sources: Arc<Mutex<Vec<Source>>>,
     running: Mutex<Option<Running>>,
 }
 
@@ -122,7 +122,7 @@ impl Engine {
         Ok(Engine {
             runtime,
             shared: Arc::new(Shared::new(config, client)),
-            sources: Mutex::new(sources),
+            sources: Arc::new(Mutex::new(sources)),
             running: Mutex::new(None),
         })
     }
@@ -151,36 +151,7 @@ impl Engine {
     /// [`Engine::reload`] for callers already inside an async context of another runtime, or in
     /// a task of this one (e.g. a signal handler).
     pub async fn reload_async(&self) -> LoadReport {
-        let labels: Vec<String> = self.shared.config.catalogs.clone();
-        let mut fetched = Vec::with_capacity(labels.len());
-        for label in &labels {
-            fetched.push(load_source(&self.shared.client, label).await);
-        }
-        let mut report = LoadReport::default();
-        let mut sources = lock(&self.sources);
-        for (source, result) in sources.iter_mut().zip(fetched) {
-            match result {
-                Ok(playlist) => {
-                    log!(
-                        Info,
-                        "catalog {}: {} entries{}",
-                        source.label,
-                        playlist.entries.len(),
-                        skipped_note(&playlist)
-                    );
-                    source.playlist = playlist;
-                    report.loaded += 1;
-                }
-                Err(why) => {
-                    log!(Error, "catalog {}: {why}", source.label);
-                    report.failed.push((source.label.clone(), why));
-                }
-            }
-        }
-        let catalog = Catalog::from_sources(&sources);
-        report.channels = catalog.len();
-        self.shared.set_catalog(catalog);
-        report
+        reload_sources(&self.shared, &self.sources).await
     }
 
     /// Replaces the whole catalog with one M3U playlist given as bytes (the embedder's own source;
@@ -211,6 +182,12 @@ impl Engine {
             .local_addr()
             .map_err(|source| EngineError::Bind { addr, source })?;
         let (stop, stop_rx) = watch::channel(false);
+        let refresh = self.shared.config.catalog_refresh;
+        if let Some(every) = refresh.filter(|_| !self.shared.config.catalogs.is_empty()) {
+            let sources = self.sources.clone();
+            let refresh = refresh_loop(self.shared.clone(), sources, every, stop_rx.clone());
+            self.runtime.spawn(refresh);
+        }
         let task = self
             .runtime
             .spawn(server::serve(listener, self.shared.clone(), stop_rx));
@@ -250,6 +227,59 @@ impl Drop for Engine {
     fn drop(&mut self) {
         if lock(&self.running).is_some() {
             let _ = self.stop();
+        }
+    }
+}
+
+/// Fetches every configured source, keeps the previous playlist of those that fail, and swaps
+/// in the catalog built from the result.
+async fn reload_sources(shared: &Shared, sources: &Mutex<Vec<Source>>) -> LoadReport {
+    let labels: Vec<String> = shared.config.catalogs.clone();
+    let mut fetched = Vec::with_capacity(labels.len());
+    for label in &labels {
+        fetched.push(load_source(&shared.client, label).await);
+    }
+    let mut report = LoadReport::default();
+    let mut sources = lock(sources);
+    for (source, result) in sources.iter_mut().zip(fetched) {
+        match result {
+            Ok(playlist) => {
+                log!(
+                    Info,
+                    "catalog {}: {} entries{}",
+                    source.label,
+                    playlist.entries.len(),
+                    skipped_note(&playlist)
+                );
+                source.playlist = playlist;
+                report.loaded += 1;
+            }
+            Err(why) => {
+                log!(Error, "catalog {}: {why}", source.label);
+                report.failed.push((source.label.clone(), why));
+            }
+        }
+    }
+    let catalog = Catalog::from_sources(&sources);
+    report.channels = catalog.len();
+    shared.set_catalog(catalog);
+    report
+}
+
+/// Reloads the sources every `every` until `stop` turns true.
+async fn refresh_loop(
+    shared: Arc<Shared>,
+    sources: Arc<Mutex<Vec<Source>>>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {
+                let report = reload_sources(&shared, &sources).await;
+                log!(Info, "catalog refresh: {} channels", report.channels);
+            }
+            _ = server::stopped(&mut stop) => return,
         }
     }
 }

@@ -155,7 +155,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::
 }
 
 /// Resolves once shutdown has been signalled (or the engine is gone).
-async fn stopped(rx: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|&stop| stop).await;
 }
 
@@ -405,6 +405,7 @@ async fn route(ctx: &RequestContext<'_>) -> Reply {
         "/health" => health(ctx),
         "/playlist.m3u8" | "/playlist.m3u" => playlist(ctx),
         "/api/channels" => channels_json(ctx),
+        "/api/groups" => groups_json(ctx),
         _ => match path.strip_prefix("/stream/") {
             Some(rest) if !rest.is_empty() && !rest.contains('/') => stream_route(ctx, rest).await,
             _ => Reply::error(404, "no such route"),
@@ -501,6 +502,23 @@ fn channels_json(ctx: &RequestContext<'_>) -> Reply {
         out.push_str(",\"url\":");
         json::write_str(&mut out, &stream_url(&base, ch));
         out.push('}');
+    }
+    out.push_str("]}\n");
+    Reply::bytes(200, "application/json", out.into())
+}
+
+/// `{"count":N,"groups":[{"name":..,"channels":n}]}` in order of first appearance.
+fn groups_json(ctx: &RequestContext<'_>) -> Reply {
+    let catalog = ctx.shared.catalog();
+    let groups = catalog.groups();
+    let mut out = format!("{{\"count\":{},\"groups\":[", groups.len());
+    for (i, (name, n)) in groups.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        json::write_str(&mut out, name);
+        out.push_str(&format!(",\"channels\":{n}}}"));
     }
     out.push_str("]}\n");
     Reply::bytes(200, "application/json", out.into())

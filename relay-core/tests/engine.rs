@@ -143,3 +143,35 @@ fn stop_cuts_open_streams_after_the_grace() {
     let mut rest = Vec::new();
     let _ = s.read_to_end(&mut rest);
 }
+
+#[test]
+fn catalogs_refresh_on_their_own() {
+    let dir = std::env::temp_dir().join(format!("relay-refresh-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("c.m3u");
+    std::fs::write(&file, "#EXTINF:-1,First\nhttp://127.0.0.1:9/1.ts\n").unwrap();
+    let mut config = Config::default();
+    config.set("listen", "127.0.0.1:0").unwrap();
+    config.set("catalog", file.to_str().unwrap()).unwrap();
+    config.set("catalog-refresh", "100ms").unwrap();
+    let engine = Engine::new(config).unwrap();
+    assert_eq!(engine.reload().channels, 1);
+    engine.start().unwrap();
+    std::fs::write(
+        &file,
+        "#EXTINF:-1,First\nhttp://127.0.0.1:9/1.ts\n#EXTINF:-1,Second\nhttp://127.0.0.1:9/2.ts\n",
+    )
+    .unwrap();
+    // Poll (bounded) until the refresh task has picked the change up.
+    let mut seen = 0;
+    for _ in 0..200 {
+        seen = engine.shared().catalog().len();
+        if seen == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert_eq!(seen, 2, "the refresh picked up the new channel");
+    engine.stop().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -558,6 +558,11 @@ async fn api_channels_and_health_are_json() {
     );
     let q = relay.get("/api/channels?q=ALPHA").await.text();
     assert!(q.starts_with("{\"count\":1,") && q.contains("Alpha"), "{q}");
+    let groups = relay.get("/api/groups").await.text();
+    assert_eq!(
+        groups,
+        "{\"count\":2,\"groups\":[{\"name\":\"News\",\"channels\":1},{\"name\":\"Sport\",\"channels\":1}]}\n"
+    );
     let health = relay.get("/health").await;
     assert_eq!(health.status, 200);
     assert!(

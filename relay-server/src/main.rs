@@ -16,6 +16,7 @@ usage: relay-server [--listen ADDR] [--public-url URL] [--catalog PATH|URL]... [
   --public-url URL                   base URL written into playlists (default: from the listen address,
                                      or the request's Host header when listening on 0.0.0.0)
   --catalog PATH|URL                 an M3U playlist file or http(s) URL; repeat for several
+  --catalog-refresh DUR|off          reload the catalogs this often (default off)
   --user-agent UA                    User-Agent sent upstream when a channel sets none
   --max-connections N                concurrent client connections (default 1024)
   --head-timeout DUR                 time to receive a request head (default 10s)
@@ -31,7 +32,7 @@ usage: relay-server [--listen ADDR] [--public-url URL] [--catalog PATH|URL]... [
 Every option can also be set as an environment variable RELAY_<NAME> (e.g. RELAY_LISTEN,
 RELAY_PUBLIC_URL; RELAY_CATALOG takes several sources separated by commas). Flags win over the
 environment. RELAY_LOG sets the log level: off, error, warn, info (default), debug, trace.
-Durations: 500ms, 10s, 2m or plain seconds.
+Durations: 500ms, 10s, 2m, 6h or plain seconds.
 
 Signals: SIGINT/SIGTERM stop (open streams get the shutdown grace), SIGHUP reloads the catalogs.
 ";
