@@ -21,6 +21,8 @@ use tokio::time::timeout;
 pub const MAX_REDIRECTS: usize = 8;
 /// Bytes reserved for each read from an upstream socket.
 pub const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// The least time one address of a host gets to accept a connection.
+pub const CONNECT_ATTEMPT_MIN: Duration = Duration::from_millis(500);
 /// TCP keepalive idle time on upstream sockets (dead peers are noticed on long live streams).
 pub const TCP_KEEPALIVE: Duration = Duration::from_secs(30);
 
@@ -330,14 +332,24 @@ impl Client {
             .collect();
         let mut last = io::Error::new(io::ErrorKind::NotFound, "no addresses");
         let mut tcp = None;
+        // A black-holed address (typically a broken IPv6 route) must not eat the whole connect
+        // budget: each address gets its share, at least CONNECT_ATTEMPT_MIN.
+        let n = u32::try_from(addrs.len()).unwrap_or(u32::MAX).max(1);
+        let share = (self.opts.connect_timeout / n).max(CONNECT_ATTEMPT_MIN);
         for addr in addrs {
-            match TcpStream::connect(addr).await {
-                Ok(s) => {
+            match timeout(share, TcpStream::connect(addr)).await {
+                Ok(Ok(s)) => {
                     tcp = Some(s);
                     break;
                 }
-                Err(e) => last = e,
+                Ok(Err(e)) => last = e,
+                Err(_) => {
+                    last = io::Error::new(io::ErrorKind::TimedOut, format!("{addr} timed out"))
+                }
             }
+        }
+        if tcp.is_none() && last.kind() == io::ErrorKind::TimedOut {
+            return Err(UpstreamError::Timeout(Phase::Connect));
         }
         let tcp = tcp.ok_or_else(|| UpstreamError::Connect {
             host: host.to_string(),
