@@ -30,15 +30,7 @@ impl ChannelKind {
             "mp4", "m4v", "mkv", "avi", "mov", "webm", "mp3", "aac", "m4a", "flac", "ogg", "wmv",
             "flv", "mpg", "mpeg",
         ];
-        let end = url.find(['|', '?', '#']).unwrap_or(url.len());
-        let url = &url[..end];
-        // The path starts after `scheme://authority`, if there is one.
-        let path = match url.find("://") {
-            Some(i) => url[i + 3..].find('/').map_or("", |p| &url[i + 3 + p..]),
-            None => url,
-        };
-        let segment = path.rsplit('/').next().unwrap_or(path);
-        let Some((_, ext)) = segment.rsplit_once('.') else {
+        let Some(ext) = url_extension(url) else {
             return ChannelKind::Ts;
         };
         if ext.eq_ignore_ascii_case("m3u8") || ext.eq_ignore_ascii_case("m3u") {
@@ -57,6 +49,22 @@ impl ChannelKind {
             ChannelKind::File => "file",
         }
     }
+}
+
+/// The extension of a URL's last path segment (query, fragment and any `|...` suffix ignored;
+/// never part of the host), if it is a short alphanumeric one: `mkv` for `http://h/a/film.mkv?x`.
+pub fn url_extension(url: &str) -> Option<&str> {
+    let end = url.find(['|', '?', '#']).unwrap_or(url.len());
+    let url = &url[..end];
+    // The path starts after `scheme://authority`, if there is one.
+    let path = match url.find("://") {
+        Some(i) => url[i + 3..].find('/').map_or("", |p| &url[i + 3 + p..]),
+        None => url,
+    };
+    let segment = path.rsplit('/').next().unwrap_or(path);
+    let (_, ext) = segment.rsplit_once('.')?;
+    let short_alnum = ext.len() <= 5 && ext.bytes().all(|b| b.is_ascii_alphanumeric());
+    (!ext.is_empty() && short_alnum).then_some(ext)
 }
 
 /// One channel.

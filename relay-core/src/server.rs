@@ -5,7 +5,7 @@
 //! head and idle timeouts), answers it, and loops while keep-alive allows; pipelined requests are
 //! answered in order because each is read only after the previous answer is written.
 
-use crate::catalog::{Catalog, Channel, ChannelKind};
+use crate::catalog::{Catalog, Channel, ChannelKind, url_extension};
 use crate::config::Config;
 use crate::http::{
     BodyKind, ByteRange, ContentRange, HeadWriter, HttpError, RequestHead, content_range,
@@ -431,18 +431,9 @@ fn stream_url(base: &str, ch: &Channel) -> String {
     let ext = match ch.kind {
         ChannelKind::Ts => "ts",
         ChannelKind::Hls => "m3u8",
-        ChannelKind::File => file_extension(ch.url()).unwrap_or("bin"),
+        ChannelKind::File => url_extension(ch.url()).unwrap_or("bin"),
     };
     format!("{base}/stream/{}.{ext}", ch.id)
-}
-
-/// The lower-case extension of a URL's last path segment, if it is a short alphanumeric one.
-fn file_extension(url: &str) -> Option<&str> {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let last = path.rsplit('/').next()?;
-    let (_, ext) = last.rsplit_once('.')?;
-    (!ext.is_empty() && ext.len() <= 5 && ext.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then_some(ext)
 }
 
 fn filtered(ctx: &RequestContext<'_>, catalog: &Catalog) -> Vec<Arc<Channel>> {
@@ -674,7 +665,7 @@ fn content_type(ch: &Channel, upstream: Option<&str>) -> String {
             return ct.to_string();
         }
     }
-    let by_ext = match file_extension(ch.url())
+    let by_ext = match url_extension(ch.url())
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
@@ -940,8 +931,10 @@ mod tests {
 
     #[test]
     fn extensions() {
-        assert_eq!(file_extension("http://h/a/movie.MKV?x=1"), Some("MKV"));
-        assert_eq!(file_extension("http://h/a/live/123"), None);
-        assert_eq!(file_extension("http://h/a.b/c"), None);
+        assert_eq!(url_extension("http://h/a/movie.MKV?x=1"), Some("MKV"));
+        assert_eq!(url_extension("http://h/a/live/123"), None);
+        assert_eq!(url_extension("http://h/a.b/c"), None);
+        assert_eq!(url_extension("http://provider.com"), None);
+        assert_eq!(url_extension("http://h/x.ts|User-Agent=a.b"), Some("ts"));
     }
 }
