@@ -244,45 +244,11 @@ fn is_http_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-/// Decodes `%XX` escapes and `+` (as a space), Kodi style: a `%` not followed by two hex digits
-/// is kept as is; bytes that do not form UTF-8 become U+FFFD.
-fn percent_decode(s: &str) -> Cow<'_, str> {
-    let bytes = s.as_bytes();
-    if memchr2(b'%', b'+', bytes).is_none() {
-        return Cow::Borrowed(s);
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = |j: usize| bytes.get(j).copied().and_then(hex_digit);
-        match (b, hex(i + 1), hex(i + 2)) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi << 4) | lo);
-                i += 3;
-            }
-            (b'+', ..) => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    Cow::Owned(
-        String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    )
-}
-
-fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+/// Decodes `%XX` escapes and `+` (as a space), Kodi style, with [`crate::uri::percent_decode`]
+/// (a `%` not followed by two hex digits is kept as is); bytes that do not form UTF-8 become
+/// U+FFFD.
+fn percent_decode(s: &str) -> String {
+    String::from_utf8_lossy(&crate::uri::percent_decode(s.as_bytes(), true)).into_owned()
 }
 
 /// Streaming parser: feed bytes as they arrive, take entries as they complete.
