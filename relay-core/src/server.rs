@@ -546,6 +546,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         }
     };
     let content_type = content_type(ch, resp.head.header_str("content-type"));
+    let upstream_len = resp.content_length();
     let mut plan = RelayPlan {
         body: resp.body,
         skip: 0,
@@ -556,19 +557,16 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
     let status = resp.head.status();
     let mut reply = match status {
         200 => {
-            let len = match plan.body.kind() {
-                BodyKind::Length(n) => Some(n),
-                _ => None,
-            };
-            match (range, len) {
+            match (range, upstream_len) {
                 (Some(range), Some(len)) => match range.resolve(len) {
                     Some((first, last)) => {
                         // The upstream ignored the range: cut it out of the full body ourselves.
+                        let n = last - first + 1;
                         plan.skip = first;
-                        plan.limit = Some(last - first + 1);
+                        plan.limit = Some(n);
                         let mut r = Reply::status(206);
                         r.header("Content-Range", content_range(first, last, Some(len)));
-                        r.length(last - first + 1);
+                        r.length(n);
                         r
                     }
                     None => return unsatisfiable(len),
@@ -593,7 +591,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
             let Some(len) = (last - first).checked_add(1) else {
                 return Reply::error(502, "upstream sent an impossible Content-Range");
             };
-            if matches!(plan.body.kind(), BodyKind::Length(n) if n != len) {
+            if upstream_len.is_some_and(|n| n != len) {
                 return Reply::error(502, "upstream Content-Length disagrees with Content-Range");
             }
             plan.limit = Some(len);
