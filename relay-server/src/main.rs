@@ -144,12 +144,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listening on 0.0.0.0/::, each request's Host header names the host.
     let public = engine.config().public_url.clone().unwrap_or_else(|| {
         if addr.ip().is_unspecified() {
-            format!(
-                "http://<host>:{} (from each request's Host header)",
-                addr.port()
-            )
+            format!("http://<host>:{}", addr.port())
         } else {
             format!("http://{addr}")
         }
@@ -160,7 +158,7 @@ fn main() -> ExitCode {
         env!("CARGO_PKG_VERSION"),
         report.channels,
         report.loaded,
-        public.split(' ').next().unwrap_or(&public),
+        public,
     );
     if catalogs == 0 {
         relay_core::log!(
