@@ -241,7 +241,7 @@ impl Client {
                 .join(location.trim())
                 .map_err(|_| UpstreamError::BadUrl(location.clone()))?;
             crate::log!(Debug, "upstream redirect {} -> {}", head.status(), next);
-            url = parse_http_url(next.as_str())?;
+            url = check_http_url(next)?;
         }
         Err(UpstreamError::TooManyRedirects)
     }
@@ -398,9 +398,14 @@ fn configure_socket(tcp: &TcpStream) {
 
 fn parse_http_url(url: &str) -> Result<Uri, UpstreamError> {
     let uri = Uri::parse(url).map_err(|_| UpstreamError::BadUrl(url.to_string()))?;
+    check_http_url(uri)
+}
+
+/// Accepts an absolute http(s) URI with a host.
+fn check_http_url(uri: Uri) -> Result<Uri, UpstreamError> {
     match uri.scheme() {
         Some("http" | "https") if uri.host().is_some_and(|h| !h.is_empty()) => Ok(uri),
-        Some("http" | "https") | None => Err(UpstreamError::BadUrl(url.to_string())),
+        Some("http" | "https") | None => Err(UpstreamError::BadUrl(uri.to_string())),
         Some(other) => Err(UpstreamError::UnsupportedScheme(other.to_string())),
     }
 }
