@@ -6,6 +6,8 @@ pub mod http;
 pub mod json;
 pub mod log;
 pub mod m3u;
+pub mod relay;
 pub mod server;
+pub mod slots;
 pub mod upstream;
 pub mod uri;

@@ -6,11 +6,13 @@
 //! answered in order because each is read only after the previous answer is written.
 
 use crate::catalog::{Catalog, Channel, ChannelKind, url_extension};
-use crate::config::Config;
+use crate::config::{Config, Share};
 use crate::http::{
     BodyKind, ByteRange, ContentRange, HeadWriter, HttpError, RequestHead, content_range,
     content_range_unsatisfied, parse_content_range,
 };
+use crate::relay::fanout::{self, FanoutOptions, Hub, Join, Start};
+use crate::slots::{ClientKey, NO_SLOT_RETRY_AFTER_SECS, Slot, Slots};
 use crate::upstream::{self, Client, UpstreamError};
 use crate::{json, log, m3u};
 use bytes::{Buf, Bytes, BytesMut};
@@ -51,6 +53,10 @@ pub struct Shared {
     pub client: Client,
     /// Counters for `/health` and, later, `/stats`.
     pub stats: Stats,
+    /// Shared channels (one upstream, many viewers).
+    pub hub: Arc<Hub>,
+    /// Provider connection slots per source.
+    pub slots: Arc<Slots>,
 }
 
 /// Process-wide counters, updated with relaxed atomics.
@@ -79,11 +85,23 @@ impl Default for Stats {
 
 impl Shared {
     pub fn new(config: Config, client: Client) -> Shared {
+        let default_limit = Some(config.source_max_connections).filter(|&n| n > 0);
+        let slots = Slots::new(config.catalog_max_connections.clone(), default_limit);
         Shared {
             config,
             catalog: RwLock::new(Arc::new(Catalog::default())),
             client,
             stats: Stats::default(),
+            hub: Arc::default(),
+            slots: Arc::new(slots),
+        }
+    }
+
+    fn fanout_options(&self) -> FanoutOptions {
+        FanoutOptions {
+            viewer_queue: self.config.viewer_queue,
+            slow_viewer: self.config.slow_viewer,
+            linger: self.config.share_linger,
         }
     }
 
@@ -201,6 +219,7 @@ async fn connection(
             head: &head,
             peer,
             local,
+            shutdown: &shutdown,
         };
         let mut reply = route(&ctx).await;
         let keep_alive = head.keep_alive() && !reply.close;
@@ -227,9 +246,24 @@ async fn connection(
                     return;
                 }
             }
-            ReplyBody::Relay(_) if head_only => {}
+            ReplyBody::Relay(_) | ReplyBody::Shared(_) if head_only => {}
             ReplyBody::Relay(plan) => {
+                // A stream holds its connection for long: give back the read buffer.
+                if buf.is_empty() {
+                    buf = BytesMut::new();
+                }
                 let outcome = relay(&mut stream, *plan, shared, &mut shutdown).await;
+                if !outcome.clean() {
+                    reset(&stream);
+                    return;
+                }
+            }
+            ReplyBody::Shared(viewer) => {
+                if buf.is_empty() {
+                    buf = BytesMut::new();
+                }
+                let outcome = watch_shared(&mut stream, &viewer, shared, &mut shutdown).await;
+                drop(viewer);
                 if !outcome.clean() {
                     reset(&stream);
                     return;
@@ -342,6 +376,8 @@ struct RequestContext<'a> {
     peer: SocketAddr,
     /// The address the client connected to (used for the public URL when nothing better is known).
     local: Option<SocketAddr>,
+    /// The engine's stop signal (handed to tasks a request starts, such as a shared reader).
+    shutdown: &'a watch::Receiver<bool>,
 }
 
 impl RequestContext<'_> {
@@ -415,13 +451,16 @@ async fn route(ctx: &RequestContext<'_>) -> Reply {
 
 fn health(ctx: &RequestContext<'_>) -> Reply {
     let stats = &ctx.shared.stats;
+    let hub = &ctx.shared.hub;
     let body = format!(
-        "{{\"status\":\"ok\",\"version\":\"{}\",\"channels\":{},\"uptime_s\":{},\"connections\":{},\"streams\":{}}}\n",
+        "{{\"status\":\"ok\",\"version\":\"{}\",\"channels\":{},\"uptime_s\":{},\"connections\":{},\"streams\":{},\"shared_viewers\":{},\"shared_upstreams\":{}}}\n",
         env!("CARGO_PKG_VERSION"),
         ctx.shared.catalog().len(),
         stats.started.elapsed().as_secs(),
         stats.connections_active.load(Ordering::Relaxed),
         stats.streams_active.load(Ordering::Relaxed),
+        hub.viewers.load(Ordering::Relaxed),
+        hub.upstreams.load(Ordering::Relaxed),
     );
     Reply::bytes(200, "application/json", body.into())
 }
@@ -526,25 +565,159 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         return Reply::error(501, "HLS channels are not relayed yet");
     }
     let range = ctx.head.header("range").and_then(ByteRange::parse);
+    let head_only = ctx.head.method() == "HEAD";
+    let client = ClientKey::new(ctx.peer.ip(), ctx.head.header("user-agent"));
+    let share = ctx.shared.config.share;
+    if ch.kind == ChannelKind::Ts && range.is_none() && share != Share::Never {
+        if head_only {
+            // A running shared channel answers HEAD without touching the upstream.
+            if let Some(ready) = ctx.shared.hub.ready(&ch.id) {
+                return shared_reply(&ready.content_type);
+            }
+        } else {
+            match shared_route(ctx, ch, client).await {
+                Ok(reply) => return reply,
+                Err(None) => {}
+                Err(Some((resp, slot))) => return relay_reply(ctx, ch, range, resp, slot, false),
+            }
+        }
+    }
+    let slot = match ctx.shared.slots.acquire(ch.source, &ch.id, client).await {
+        Ok(slot) => slot,
+        Err(e) => return no_slot(ctx, ch, &e),
+    };
+    let resp = match open_upstream(ctx, ch, range).await {
+        Ok(resp) => resp,
+        Err(reply) => return reply,
+    };
+    relay_reply(ctx, ch, range, resp, slot, head_only)
+}
+
+/// The answer when a source has no free provider connection.
+fn no_slot(ctx: &RequestContext<'_>, ch: &Channel, e: &crate::slots::NoSlot) -> Reply {
+    log!(
+        Warn,
+        "channel {} ({}) for {}: {e}",
+        ch.id,
+        ch.name(),
+        ctx.peer
+    );
+    let mut r = Reply::error(503, &e.to_string());
+    r.header("Retry-After", NO_SLOT_RETRY_AFTER_SECS.to_string());
+    r
+}
+
+/// Sends the upstream request; an error becomes the client's answer.
+async fn open_upstream(
+    ctx: &RequestContext<'_>,
+    ch: &Channel,
+    range: Option<ByteRange>,
+) -> Result<upstream::Response, Reply> {
     let req = upstream::Request {
         method: upstream::Method::Get,
         url: ch.url(),
         headers: &ch.headers,
         range,
     };
-    let resp = match ctx.shared.client.request(&req).await {
-        Ok(resp) => resp,
-        Err(e) => {
+    ctx.shared.client.request(&req).await.map_err(|e| {
+        log!(
+            Warn,
+            "channel {} ({}) for {}: {e}",
+            ch.id,
+            ch.name(),
+            ctx.peer
+        );
+        Reply::error(e.status(), &e.to_string())
+    })
+}
+
+/// The head of a shared channel's answer (GET and HEAD alike).
+fn shared_reply(content_type: &str) -> Reply {
+    let mut r = Reply::status(200).closing();
+    r.header("Content-Type", content_type);
+    r.header("Access-Control-Allow-Origin", "*");
+    r.header("Cache-Control", "no-cache, no-store");
+    r
+}
+
+/// A viewer of a live TS channel joins its shared upstream, starting it if needed. `Err(None)`:
+/// not shared after all (open an own upstream); `Err(Some(..))`: this viewer opened the upstream
+/// and it is not a shareable live body, relay it alone.
+async fn shared_route(
+    ctx: &RequestContext<'_>,
+    ch: &Arc<Channel>,
+    client: ClientKey,
+) -> Result<Reply, Option<(upstream::Response, Slot)>> {
+    let shared = ctx.shared;
+    let opts = shared.fanout_options();
+    let viewer = match shared.hub.join(&ch.id, client, opts) {
+        Join::Viewer(viewer) => viewer,
+        Join::Start(starter, viewer) => {
+            let slot = match shared.slots.acquire(ch.source, &ch.id, client).await {
+                Ok(slot) => slot,
+                Err(e) => {
+                    let reply = no_slot(ctx, ch, &e);
+                    starter.fail(503, &e.to_string());
+                    return Ok(reply);
+                }
+            };
+            let resp = match open_upstream(ctx, ch, None).await {
+                Ok(resp) => resp,
+                Err(reply) => {
+                    starter.fail(reply.status, &reply.reason());
+                    return Ok(reply);
+                }
+            };
+            let live = match resp.body.kind() {
+                BodyKind::CloseDelimited | BodyKind::Chunked => true,
+                BodyKind::Length(_) => shared.config.share == Share::Always,
+                BodyKind::Empty => false,
+            };
+            if resp.status() != 200 || !live {
+                // Waiting viewers open their own (the starter's Drop tells them).
+                drop(starter);
+                return Err(Some((resp, slot)));
+            }
+            let ready = fanout::Ready {
+                content_type: content_type(ch, resp.head.header_str("content-type")),
+            };
             log!(
-                Warn,
-                "channel {} ({}) for {}: {e}",
+                Info,
+                "channel {} ({}): shared upstream opened for {}",
                 ch.id,
                 ch.name(),
                 ctx.peer
             );
-            return Reply::error(e.status(), &e.to_string());
+            starter.run(resp.body, slot, ready, opts, ctx.shutdown.clone());
+            viewer
         }
     };
+    match viewer.ready().await {
+        Start::Ready(ready) => {
+            let mut reply = shared_reply(&ready.content_type);
+            reply.body = ReplyBody::Shared(Box::new(viewer));
+            Ok(reply)
+        }
+        Start::Failed { status, reason } => {
+            let mut reply = Reply::error(status, &reason);
+            if status == 503 {
+                reply.header("Retry-After", NO_SLOT_RETRY_AFTER_SECS.to_string());
+            }
+            Ok(reply)
+        }
+        Start::NotShared | Start::Pending => Err(None),
+    }
+}
+
+/// The answer for an upstream response relayed to one viewer (ranges, lengths, headers).
+fn relay_reply(
+    ctx: &RequestContext<'_>,
+    ch: &Arc<Channel>,
+    range: Option<ByteRange>,
+    resp: upstream::Response,
+    slot: Slot,
+    head_only: bool,
+) -> Reply {
     let content_type = content_type(ch, resp.head.header_str("content-type"));
     let upstream_len = resp.content_length();
     let mut plan = RelayPlan {
@@ -553,6 +726,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         limit: None,
         channel: ch.clone(),
         peer: ctx.peer,
+        slot,
     };
     let status = resp.head.status();
     let mut reply = match status {
@@ -636,7 +810,10 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
     if ch.kind == ChannelKind::Ts {
         reply.header("Cache-Control", "no-cache, no-store");
     }
-    reply.body = ReplyBody::Relay(Box::new(plan));
+    if !head_only {
+        reply.body = ReplyBody::Relay(Box::new(plan));
+    }
+    // HEAD: the plan (upstream connection and slot) is dropped here, before the head is written.
     reply
 }
 
@@ -695,6 +872,8 @@ struct RelayPlan {
     limit: Option<u64>,
     channel: Arc<Channel>,
     peer: SocketAddr,
+    /// The provider slot this upstream connection holds; released with the plan.
+    slot: Slot,
 }
 
 /// How a relay ended.
@@ -705,7 +884,7 @@ enum RelayEnd {
     ClientGone,
     /// The upstream failed mid-body; the client must see a cut, not an end.
     Upstream(UpstreamError),
-    /// The engine is stopping.
+    /// The engine is stopping, or the provider slot went to the client's next channel.
     Shutdown,
 }
 
@@ -731,6 +910,7 @@ async fn relay(
         let next = tokio::select! {
             next = plan.body.chunk() => next,
             _ = stopped(shutdown) => break RelayEnd::Shutdown,
+            _ = plan.slot.revoked() => break RelayEnd::Shutdown,
         };
         let mut data: Bytes = match next {
             Ok(Some(data)) => data,
@@ -794,6 +974,37 @@ async fn relay(
     end
 }
 
+/// Writes a shared channel to one viewer until it ends (see [`fanout::Viewer::run`]).
+async fn watch_shared(
+    stream: &mut TcpStream,
+    viewer: &fanout::Viewer,
+    shared: &Shared,
+    shutdown: &mut watch::Receiver<bool>,
+) -> RelayEnd {
+    let stats = &shared.stats;
+    stats.streams_active.fetch_add(1, Ordering::Relaxed);
+    let started = Instant::now();
+    let (sent, end) = viewer.run(stream, CLIENT_STALL_TIMEOUT, shutdown).await;
+    stats.streams_active.fetch_sub(1, Ordering::Relaxed);
+    stats.bytes_relayed.fetch_add(sent, Ordering::Relaxed);
+    let secs = started.elapsed().as_secs_f64();
+    let skips = viewer.skips();
+    log!(
+        Info,
+        "shared stream to {:?}: {sent} bytes in {secs:.1}s, {skips} skips, {end:?}",
+        stream.peer_addr().ok()
+    );
+    match end {
+        Ok(fanout::End::Complete) => RelayEnd::Complete,
+        Ok(fanout::End::Cut(why)) => {
+            log!(Warn, "shared stream cut: {why}");
+            RelayEnd::ClientGone
+        }
+        Ok(_) => RelayEnd::Shutdown,
+        Err(_) => RelayEnd::ClientGone,
+    }
+}
+
 /// Aborts the connection with a TCP reset so the client sees an error, never a clean end of a
 /// body that was not delivered.
 fn reset(stream: &TcpStream) {
@@ -814,6 +1025,7 @@ enum ReplyBody {
     Empty,
     Bytes(Bytes),
     Relay(Box<RelayPlan>),
+    Shared(Box<fanout::Viewer>),
 }
 
 impl Reply {
