@@ -6,12 +6,14 @@
 //! answered in order because each is read only after the previous answer is written.
 
 use crate::catalog::{Catalog, Channel, ChannelKind, url_extension};
-use crate::config::{Config, Share};
+use crate::config::{Config, RelayPath, Share};
 use crate::http::{
     BodyKind, ByteRange, ContentRange, HeadWriter, HttpError, RequestHead, content_range,
     content_range_unsatisfied, parse_content_range,
 };
 use crate::relay::fanout::{self, FanoutOptions, Hub, Join, Start};
+use crate::relay::pass::PassEnd;
+use crate::relay::pool::BufferPool;
 use crate::slots::{ClientKey, NO_SLOT_RETRY_AFTER_SECS, Slot, Slots};
 use crate::upstream::{self, Client, UpstreamError};
 use crate::{json, log, m3u};
@@ -57,6 +59,8 @@ pub struct Shared {
     pub hub: Arc<Hub>,
     /// Provider connection slots per source.
     pub slots: Arc<Slots>,
+    /// Buffers of the copy loop.
+    pub buffers: BufferPool,
 }
 
 /// Process-wide counters, updated with relaxed atomics.
@@ -94,6 +98,7 @@ impl Shared {
             stats: Stats::default(),
             hub: Arc::default(),
             slots: Arc::new(slots),
+            buffers: BufferPool::new(),
         }
     }
 
@@ -894,11 +899,13 @@ impl RelayEnd {
     }
 }
 
-/// Copies the upstream body to the client as it arrives. Backpressure: the next upstream read
-/// happens only after the client took the previous chunk.
+/// Relays the upstream body to the client as it arrives: a plain-TCP body through
+/// [`relay::pass`](crate::relay::pass) (`splice(2)` on Linux, else the pooled copy loop), a TLS
+/// or chunked one chunk by chunk. Backpressure either way: the next upstream read happens only
+/// after the client took the previous bytes.
 async fn relay(
     stream: &mut TcpStream,
-    mut plan: RelayPlan,
+    plan: RelayPlan,
     shared: &Shared,
     shutdown: &mut watch::Receiver<bool>,
 ) -> RelayEnd {
@@ -906,48 +913,49 @@ async fn relay(
     stats.streams_active.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     let mut sent: u64 = 0;
-    let end = loop {
-        let next = tokio::select! {
-            next = plan.body.chunk() => next,
-            _ = stopped(shutdown) => break RelayEnd::Shutdown,
-            _ = plan.slot.revoked() => break RelayEnd::Shutdown,
-        };
-        let mut data: Bytes = match next {
-            Ok(Some(data)) => data,
-            Ok(None) if plan.limit.is_some_and(|l| l > 0) => {
-                break RelayEnd::Upstream(UpstreamError::Cut {
-                    received: plan.body.received(),
-                });
-            }
-            Ok(None) => break RelayEnd::Complete,
-            Err(e) => break RelayEnd::Upstream(e),
-        };
-        if plan.skip > 0 {
-            let n = plan.skip.min(data.len() as u64);
-            data.advance(n as usize);
-            plan.skip -= n;
+    let RelayPlan {
+        body,
+        skip,
+        limit,
+        channel: ch,
+        peer,
+        slot,
+    } = plan;
+    let (end, path) = match body.into_plain() {
+        Ok(plain) => {
+            let pass = crate::relay::pass::Pass {
+                body: plain,
+                skip,
+                limit,
+                splice: shared.config.relay_path != RelayPath::Copy,
+                idle: shared.config.upstream_idle_timeout,
+                stall: CLIENT_STALL_TIMEOUT,
+                pool: &shared.buffers,
+            };
+            let path = if pass.splice && cfg!(target_os = "linux") {
+                "splice"
+            } else {
+                "copy"
+            };
+            let end = tokio::select! {
+                end = pass.run(stream, &mut sent) => match end {
+                    PassEnd::Complete => RelayEnd::Complete,
+                    PassEnd::ClientGone => RelayEnd::ClientGone,
+                    PassEnd::Upstream(e) => RelayEnd::Upstream(e),
+                },
+                _ = stopped(shutdown) => RelayEnd::Shutdown,
+                _ = slot.revoked() => RelayEnd::Shutdown,
+            };
+            (end, path)
         }
-        if let Some(limit) = plan.limit.as_mut() {
-            let n = (*limit).min(data.len() as u64);
-            data.truncate(n as usize);
-            *limit -= n;
-        }
-        if !data.is_empty() {
-            match timeout(CLIENT_STALL_TIMEOUT, stream.write_all(&data)).await {
-                Ok(Ok(())) => {}
-                _ => break RelayEnd::ClientGone,
-            }
-            sent += data.len() as u64;
-            stats
-                .bytes_relayed
-                .fetch_add(data.len() as u64, Ordering::Relaxed);
-        }
-        if plan.limit == Some(0) {
-            break RelayEnd::Complete;
+        Err(body) => {
+            let end = relay_chunks(stream, body, skip, limit, &slot, &mut sent, shutdown).await;
+            (end, "chunks")
         }
     };
+    drop(slot);
     stats.streams_active.fetch_sub(1, Ordering::Relaxed);
-    let ch = &plan.channel;
+    stats.bytes_relayed.fetch_add(sent, Ordering::Relaxed);
     let secs = started.elapsed().as_secs_f64();
     let how = match &end {
         RelayEnd::Complete => "complete".to_string(),
@@ -964,14 +972,63 @@ async fn relay(
         log::emit(
             level,
             format_args!(
-                "stream {} ({}) to {}: {sent} bytes in {secs:.1}s, {how}",
+                "stream {} ({}) to {peer}: {sent} bytes in {secs:.1}s ({path}), {how}",
                 ch.id,
                 ch.name(),
-                plan.peer
             ),
         );
     }
     end
+}
+
+/// The chunk loop for bodies that need decoding (TLS, chunked): each decoded piece is cut by
+/// skip/limit and written before the next is read.
+async fn relay_chunks(
+    stream: &mut TcpStream,
+    mut body: upstream::Body,
+    mut skip: u64,
+    mut limit: Option<u64>,
+    slot: &Slot,
+    sent: &mut u64,
+    shutdown: &mut watch::Receiver<bool>,
+) -> RelayEnd {
+    loop {
+        let next = tokio::select! {
+            next = body.chunk() => next,
+            _ = stopped(shutdown) => return RelayEnd::Shutdown,
+            _ = slot.revoked() => return RelayEnd::Shutdown,
+        };
+        let mut data: Bytes = match next {
+            Ok(Some(data)) => data,
+            Ok(None) if limit.is_some_and(|l| l > 0) => {
+                return RelayEnd::Upstream(UpstreamError::Cut {
+                    received: body.received(),
+                });
+            }
+            Ok(None) => return RelayEnd::Complete,
+            Err(e) => return RelayEnd::Upstream(e),
+        };
+        if skip > 0 {
+            let n = skip.min(data.len() as u64);
+            data.advance(n as usize);
+            skip -= n;
+        }
+        if let Some(limit) = limit.as_mut() {
+            let n = (*limit).min(data.len() as u64);
+            data.truncate(n as usize);
+            *limit -= n;
+        }
+        if !data.is_empty() {
+            match timeout(CLIENT_STALL_TIMEOUT, stream.write_all(&data)).await {
+                Ok(Ok(())) => {}
+                _ => return RelayEnd::ClientGone,
+            }
+            *sent += data.len() as u64;
+        }
+        if limit == Some(0) {
+            return RelayEnd::Complete;
+        }
+    }
 }
 
 /// Writes a shared channel to one viewer until it ends (see [`fanout::Viewer::run`]).
