@@ -742,3 +742,64 @@ impl Drop for Viewer {
         self.hub.viewers.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+/// The fan-out without sockets, for benchmarks: `viewers` queues fed by [`Self::publish`] and
+/// emptied by [`Self::drain`] as their writers would.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct BenchFanout {
+    ch: Fanout,
+    scanner: Mutex<Scanner>,
+    opts: FanoutOptions,
+}
+
+#[doc(hidden)]
+impl BenchFanout {
+    pub fn new(viewers: usize, viewer_queue: usize) -> BenchFanout {
+        let ch = Fanout {
+            id: String::new(),
+            start: watch::channel(Start::Pending).0,
+            state: Mutex::new(State::default()),
+            idle: Notify::new(),
+        };
+        let client = ClientKey::new(std::net::Ipv4Addr::LOCALHOST.into(), None);
+        lock(&ch.state).viewers = (0..viewers)
+            .map(|_| {
+                Arc::new(Queue {
+                    inner: Mutex::default(),
+                    wake: Notify::new(),
+                    client,
+                })
+            })
+            .collect();
+        BenchFanout {
+            ch,
+            scanner: Mutex::new(Scanner::new()),
+            opts: FanoutOptions {
+                viewer_queue,
+                slow_viewer: SlowViewer::Skip,
+                linger: Duration::ZERO,
+            },
+        }
+    }
+
+    /// Cuts a run of whole packets and queues it for every viewer.
+    pub fn publish(&self, run: Bytes) {
+        let mut pieces = Vec::new();
+        cut(&mut lock(&self.scanner), run, &mut pieces);
+        self.ch.publish(&pieces, false, self.opts);
+    }
+
+    /// Empties every queue; returns the bytes taken.
+    pub fn drain(&self) -> usize {
+        let st = lock(&self.ch.state);
+        let mut total = 0;
+        for q in &st.viewers {
+            let mut q = lock(&q.inner);
+            total += q.bytes;
+            q.chunks.clear();
+            q.bytes = 0;
+        }
+        total
+    }
+}
