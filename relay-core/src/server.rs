@@ -226,7 +226,9 @@ async fn connection(
             local,
             shutdown: &shutdown,
         };
-        let mut reply = route(&ctx).await;
+        // Boxed: a route's state (upstream connect, TLS, ...) lives on the heap only while it
+        // runs, so a long stream's task stays small.
+        let mut reply = Box::pin(route(&ctx)).await;
         let keep_alive = head.keep_alive() && !reply.close;
         let head_only = head.method() == "HEAD";
         log!(
@@ -243,6 +245,9 @@ async fn connection(
             return;
         }
         let body = std::mem::replace(&mut reply.body, ReplyBody::Empty);
+        // Neither is needed while the body goes out (the head's bytes pin the read buffer).
+        drop(reply);
+        drop(head);
         match body {
             ReplyBody::Empty => {}
             ReplyBody::Bytes(_) if head_only => {}

@@ -30,7 +30,6 @@ use std::io::IoSlice;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, timeout, timeout_at};
@@ -689,20 +688,29 @@ impl Viewer {
                     continue;
                 }
             }
-            let mut slices = [IoSlice::new(&[]); MAX_IOV];
-            let n = batch.len().min(MAX_IOV);
-            for (slot, chunk) in slices.iter_mut().zip(batch.iter()) {
-                *slot = IoSlice::new(chunk);
-            }
-            let written = tokio::select! {
-                w = timeout(stall, stream.write_vectored(&slices[..n])) => w,
+            // Wait for room, then write without awaiting: the slice array never lives across
+            // an await, so it is not part of this (per-viewer) future.
+            let ready = tokio::select! {
+                w = timeout(stall, stream.writable()) => w,
                 _ = stopped(shutdown) => return (sent, Ok(End::Stopped)),
             };
-            let mut written = match written {
-                Ok(Ok(0)) => return (sent, Err(std::io::ErrorKind::WriteZero.into())),
-                Ok(Ok(w)) => w,
+            match ready {
+                Ok(Ok(())) => {}
                 Ok(Err(e)) => return (sent, Err(e)),
                 Err(_) => return (sent, Err(std::io::ErrorKind::TimedOut.into())),
+            }
+            let mut written = {
+                let mut slices = [IoSlice::new(&[]); MAX_IOV];
+                let n = batch.len().min(MAX_IOV);
+                for (slot, chunk) in slices.iter_mut().zip(batch.iter()) {
+                    *slot = IoSlice::new(chunk);
+                }
+                match stream.try_write_vectored(&slices[..n]) {
+                    Ok(0) => return (sent, Err(std::io::ErrorKind::WriteZero.into())),
+                    Ok(w) => w,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return (sent, Err(e)),
+                }
             };
             sent += written as u64;
             while written > 0 {
