@@ -39,7 +39,8 @@ NGINX_BIN=$(command -v nginx)
 HAPROXY_BIN=$(command -v haproxy)
 
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-cargo build --release -q -p relay-server -p relay-benches --bin relay-load
+cargo build --release -q -p relay-server
+cargo build --release -q -p relay-benches --bin relay-load
 BIN=$PWD/target/release
 mkdir -p "$WORK"
 FILE=$WORK/file-$FILE_MB.bin
@@ -71,6 +72,9 @@ http {
       proxy_http_version 1.1;
       proxy_buffering off;
       proxy_buffer_size 64k;
+      # Needed for nginx to accept a 64k buffer size (unused with buffering off).
+      proxy_buffers 8 64k;
+      proxy_busy_buffers_size 128k;
       proxy_read_timeout 1h;
     }
   }
@@ -80,7 +84,7 @@ CONF
 
 cat > "$WORK/haproxy.cfg" <<CONF
 global
-  maxconn 20000
+  maxconn 6000
 defaults
   mode tcp
   option splice-auto
@@ -106,6 +110,16 @@ RELAY_LOG=warn "$BIN/relay-server" --listen "$RELAY" --catalog "$WORK/catalog.m3
   --max-connections 20000 --threads 2 & PIDS+=($!); RELAY_PID=$!
 RELAY_LOG=warn "$BIN/relay-server" --listen "$RELAY_NOSHARE" --catalog "$WORK/catalog.m3u" \
   --max-connections 20000 --threads 2 --share never & PIDS+=($!); RELAY_NOSHARE_PID=$!
+
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null && return
+    sleep 0.1
+  done
+  echo "nothing listens on $1 (see $WORK/*.err)" >&2
+  exit 1
+}
+for a in "$ORIGIN" "$NGINX" "$HAPROXY" "$RELAY" "$RELAY_NOSHARE"; do wait_port "$a"; done
 sleep 1
 
 # Sum of user+system ticks (and RSS kB) of a process and its children.

@@ -323,6 +323,8 @@ pub struct Feed {
     raw: Option<bool>,
     /// Set by [`Feed::switch`]: every viewer resumes at the next random-access point.
     switched: bool,
+    /// How the body ended inside a batch, reported on the next call.
+    ended: Option<Result<(), UpstreamError>>,
 }
 
 impl Feed {
@@ -332,6 +334,7 @@ impl Feed {
             aligner: Aligner::new(),
             raw: None,
             switched: false,
+            ended: None,
         }
     }
 
@@ -342,6 +345,7 @@ impl Feed {
         self.aligner.reset();
         self.raw = None;
         self.switched = true;
+        self.ended = None;
     }
 
     /// The next upstream to switch to when this one ends or fails (failover, schedules). None yet.
@@ -361,6 +365,9 @@ impl Feed {
     /// Reads one batch of pieces (see [`BATCH_BYTES`], [`BATCH_DELAY`]). `Ok(false)`: the body
     /// ended. `Body::chunk` only awaits socket reads, so a batch cut short loses nothing.
     async fn batch(&mut self, out: &mut Vec<Bytes>) -> Result<bool, UpstreamError> {
+        if let Some(ended) = self.ended.take() {
+            return ended.map(|()| false);
+        }
         let Some(first) = self.body.chunk().await? else {
             return Ok(false);
         };
@@ -373,8 +380,16 @@ impl Feed {
                     bytes += piece.len();
                     self.push(piece, out);
                 }
-                // The end or an error shows up again on the next call.
-                Ok(Ok(None)) | Ok(Err(_)) | Err(_) => break,
+                // The end or an error is reported on the next call.
+                Ok(Ok(None)) => {
+                    self.ended = Some(Ok(()));
+                    break;
+                }
+                Ok(Err(e)) => {
+                    self.ended = Some(Err(e));
+                    break;
+                }
+                Err(_) => break,
             }
         }
         Ok(true)
