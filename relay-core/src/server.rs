@@ -31,8 +31,9 @@ use tokio::time::{sleep, timeout, timeout_at};
 /// Largest request body the relay reads (and discards); larger ones get 413. No route of this
 /// version takes a body, so this only keeps keep-alive connections in step.
 pub const MAX_REQUEST_BODY_BYTES: u64 = 64 * 1024;
-/// Initial capacity of a connection's read buffer.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Initial capacity of a connection's read buffer, and its growth step (player request heads are a
+/// few hundred bytes; every viewer holds one while it connects).
+pub const READ_BUFFER_BYTES: usize = 1024;
 /// A client that accepts no bytes for this long while being sent a stream is disconnected, so a
 /// vanished player does not hold an upstream connection (and a provider slot) forever.
 pub const CLIENT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -197,7 +198,7 @@ async fn connection(
     let mut first = true;
     loop {
         let head = tokio::select! {
-            read = read_request(&mut stream, &mut buf, &shared.config, first) => read,
+            read = Box::pin(read_request(&mut stream, &mut buf, &shared.config, first)) => read,
             _ = stopped(&mut shutdown) => return,
         };
         first = false;
@@ -213,7 +214,7 @@ async fn connection(
                 );
                 let _ = write_reply_head(&mut stream, &reply, false).await;
                 if stream.write_all(&reply.body_bytes()).await.is_ok() {
-                    linger_close(stream).await;
+                    Box::pin(linger_close(stream)).await;
                 }
                 return;
             }
@@ -262,7 +263,8 @@ async fn connection(
                 if buf.is_empty() {
                     buf = BytesMut::new();
                 }
-                let outcome = relay(&mut stream, *plan, shared, &mut shutdown).await;
+                // Boxed, like the route: the connection's own future stays small.
+                let outcome = Box::pin(relay(&mut stream, *plan, shared, &mut shutdown)).await;
                 if !outcome.clean() {
                     reset(&stream);
                     return;
@@ -272,7 +274,8 @@ async fn connection(
                 if buf.is_empty() {
                     buf = BytesMut::new();
                 }
-                let outcome = watch_shared(&mut stream, &viewer, shared, &mut shutdown).await;
+                let outcome =
+                    Box::pin(watch_shared(&mut stream, &viewer, shared, &mut shutdown)).await;
                 drop(viewer);
                 if !outcome.clean() {
                     reset(&stream);
@@ -281,7 +284,7 @@ async fn connection(
             }
         }
         if !keep_alive {
-            linger_close(stream).await;
+            Box::pin(linger_close(stream)).await;
             return;
         }
     }
@@ -294,7 +297,8 @@ async fn linger_close(mut stream: TcpStream) {
     if stream.shutdown().await.is_err() {
         return;
     }
-    let mut sink = [0u8; 4096];
+    // On the heap: an array here would make every connection's future 4 KiB larger.
+    let mut sink = vec![0u8; 4096];
     let mut left = LINGER_MAX_BYTES;
     let _ = timeout(LINGER_TIMEOUT, async {
         while left > 0 {
@@ -629,16 +633,20 @@ async fn open_upstream(
         headers: &ch.headers,
         range,
     };
-    ctx.shared.client.request(&req).await.map_err(|e| {
-        log!(
-            Warn,
-            "channel {} ({}) for {}: {e}",
-            ch.id,
-            ch.name(),
-            ctx.peer
-        );
-        Reply::error(e.status(), &e.to_string())
-    })
+    // Boxed: the exchange's state (connect, TLS, head) is large and only the opener needs it;
+    // viewers joining a shared channel wait in a small route future.
+    Box::pin(ctx.shared.client.request(&req))
+        .await
+        .map_err(|e| {
+            log!(
+                Warn,
+                "channel {} ({}) for {}: {e}",
+                ch.id,
+                ch.name(),
+                ctx.peer
+            );
+            Reply::error(e.status(), &e.to_string())
+        })
 }
 
 /// The head of a shared channel's answer (GET and HEAD alike).
@@ -1208,5 +1216,57 @@ mod tests {
         assert_eq!(url_extension("http://h/a.b/c"), None);
         assert_eq!(url_extension("http://provider.com"), None);
         assert_eq!(url_extension("http://h/x.ts|User-Agent=a.b"), Some("ts"));
+    }
+}
+#[cfg(test)]
+mod task_size {
+    use super::*;
+
+    /// A viewer's connection lives as long as it watches: its future must stay small (the
+    /// target is under 4 KiB of relay memory per viewer). Large states belong in boxed futures.
+    #[tokio::test]
+    async fn stream_tasks_stay_small() {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let config = Config::default();
+        let client = Client::new(upstream::ClientOptions::from_config(&config));
+        let shared = Shared::new(config, client);
+        let (_tx, mut rx) = watch::channel(false);
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let c = connection(
+            TcpStream::connect(addr).await.unwrap(),
+            addr,
+            &shared,
+            rx.clone(),
+        );
+        let conn = std::mem::size_of_val(&c);
+        drop(c);
+        let hub = Arc::new(Hub::default());
+        let Join::Start(_starter, viewer) = hub.join(
+            "x",
+            ClientKey::new(addr.ip(), None),
+            shared.fanout_options(),
+        ) else {
+            panic!("a new channel starts");
+        };
+        let w = watch_shared(&mut s, &viewer, &shared, &mut rx);
+        let watch = std::mem::size_of_val(&w);
+        drop(w);
+        let head = RequestHead::parse(&mut BytesMut::from(&b"GET /x HTTP/1.1\r\n\r\n"[..]))
+            .unwrap()
+            .unwrap();
+        let ctx = RequestContext {
+            shared: &shared,
+            head: &head,
+            peer: addr,
+            local: None,
+            shutdown: &rx,
+        };
+        let r = route(&ctx);
+        let routing = std::mem::size_of_val(&r);
+        drop(r);
+        assert!(conn <= 2048, "connection future is {conn} bytes");
+        assert!(watch <= 1024, "watch_shared future is {watch} bytes");
+        assert!(routing <= 1536, "route future is {routing} bytes");
     }
 }

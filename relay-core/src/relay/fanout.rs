@@ -43,6 +43,14 @@ pub const BATCH_BYTES: usize = 32 * 1024;
 pub const BATCH_DELAY: Duration = Duration::from_millis(20);
 /// Most chunks handed to one vectored write.
 pub const MAX_IOV: usize = 64;
+/// Chunk slots a drained viewer queue keeps (more are freed after a join or a burst).
+const IDLE_QUEUE_SLOTS: usize = 4;
+/// Chunks of the join cache taken per write.
+const BACKLOG_BATCH: usize = 8;
+
+fn snapshot_of(cache: &VecDeque<Bytes>) -> Arc<[Bytes]> {
+    cache.iter().cloned().collect()
+}
 
 /// What a viewer does when it falls behind its queue bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +132,9 @@ struct State {
     cache: VecDeque<Bytes>,
     cache_bytes: usize,
     cache_ok: bool,
+    /// The cache as one shared list for joiners, built on the first join after it changed:
+    /// a thousand viewers joining hold one list, not a thousand copies.
+    snapshot: Option<Arc<[Bytes]>>,
     /// Chunks since the latest PAT (a random-access point once a keyframe follows).
     pending: VecDeque<Bytes>,
     pending_bytes: usize,
@@ -146,6 +157,9 @@ struct Queue {
 
 #[derive(Debug, Default)]
 struct QueueState {
+    /// The join cache still to send (shared with other joiners), and the next index in it.
+    backlog: Option<(Arc<[Bytes]>, usize)>,
+    backlog_bytes: usize,
     chunks: VecDeque<Bytes>,
     bytes: usize,
     /// Emptied after falling behind (or joined with no usable cache): wait for a random-access
@@ -502,6 +516,7 @@ impl Fanout {
     fn publish(&self, chunks: &[Piece], switched: bool, opts: FanoutOptions) {
         let mut st = lock(&self.state);
         let st = &mut *st;
+        st.snapshot = None;
         if switched {
             st.cache.clear();
             st.cache_ok = false;
@@ -543,8 +558,13 @@ impl Fanout {
                 st.cache_bytes = st.pending_bytes;
                 st.cache_ok = true;
                 st.seen_ra = true;
+                st.snapshot = None;
+                let mut snapshot = None;
                 for v in &st.viewers {
-                    v.resume(&st.cache, st.cache_bytes, opts);
+                    if v.waiting() {
+                        let snap = snapshot.get_or_insert_with(|| snapshot_of(&st.cache));
+                        v.resume(snap, st.cache_bytes, opts);
+                    }
                 }
             }
         }
@@ -580,12 +600,14 @@ impl Queue {
             }
             q.waiting = false;
         }
-        if q.bytes + chunk.len() > opts.viewer_queue {
+        if q.bytes + q.backlog_bytes + chunk.len() > opts.viewer_queue {
             match opts.slow_viewer {
                 SlowViewer::Drop => q.end = Some(End::Dropped),
                 SlowViewer::Skip => {
                     q.chunks.clear();
                     q.bytes = 0;
+                    q.backlog = None;
+                    q.backlog_bytes = 0;
                     q.waiting = true;
                     q.skips += 1;
                     return;
@@ -595,22 +617,26 @@ impl Queue {
             q.bytes += chunk.len();
             q.chunks.push_back(chunk.clone());
         }
-        let wake = q.chunks.len() == 1 || q.end.is_some();
+        let wake = (q.chunks.len() == 1 && q.backlog.is_none()) || q.end.is_some();
         drop(q);
         if wake {
             self.wake.notify_one();
         }
     }
 
+    fn waiting(&self) -> bool {
+        lock(&self.inner).waiting
+    }
+
     /// A random-access point was confirmed: a waiting viewer starts from the cache.
-    fn resume(&self, cache: &VecDeque<Bytes>, bytes: usize, opts: FanoutOptions) {
+    fn resume(&self, cache: &Arc<[Bytes]>, bytes: usize, opts: FanoutOptions) {
         let mut q = lock(&self.inner);
         if !q.waiting || q.end.is_some() || bytes > opts.viewer_queue {
             return;
         }
         q.waiting = false;
-        q.chunks.clone_from(cache);
-        q.bytes = bytes;
+        q.backlog = Some((cache.clone(), 0));
+        q.backlog_bytes = bytes;
         drop(q);
         self.wake.notify_one();
     }
@@ -633,12 +659,15 @@ impl Viewer {
             client,
         });
         {
-            let mut st = lock(&ch.state);
+            let mut guard = lock(&ch.state);
+            let st = &mut *guard;
             {
                 let mut qs = lock(&q.inner);
                 if st.cache_ok && st.cache_bytes <= opts.viewer_queue {
-                    qs.chunks.clone_from(&st.cache);
-                    qs.bytes = st.cache_bytes;
+                    let cache = &st.cache;
+                    let snap = st.snapshot.get_or_insert_with(|| snapshot_of(cache));
+                    qs.backlog = Some((snap.clone(), 0));
+                    qs.backlog_bytes = st.cache_bytes;
                 } else {
                     // No usable cache: wait for the next random-access point, or take the live
                     // edge if the channel has shown none yet.
@@ -683,13 +712,32 @@ impl Viewer {
         let mut sent = 0u64;
         loop {
             if batch.is_empty() {
+                // A join (the cache) or a burst grows the deques; give the room back once
+                // drained, as a viewer at the live edge needs a few slots.
+                if batch.capacity() > IDLE_QUEUE_SLOTS {
+                    batch.shrink_to(IDLE_QUEUE_SLOTS);
+                }
                 let end = {
                     let mut q = lock(&self.q.inner);
                     if q.end == Some(End::Dropped) {
                         return (sent, Ok(End::Dropped));
                     }
-                    std::mem::swap(&mut batch, &mut q.chunks);
-                    q.bytes = 0;
+                    if let Some((backlog, at)) = q.backlog.take() {
+                        // The join cache first, a few chunks at a time.
+                        let end = backlog.len().min(at + BACKLOG_BATCH);
+                        let taken = backlog.get(at..end).unwrap_or_default();
+                        let n: usize = taken.iter().map(Bytes::len).sum();
+                        batch.extend(taken.iter().cloned());
+                        q.backlog_bytes = q.backlog_bytes.saturating_sub(n);
+                        if end < backlog.len() {
+                            q.backlog = Some((backlog, end));
+                        } else {
+                            q.backlog_bytes = 0;
+                        }
+                    } else {
+                        std::mem::swap(&mut batch, &mut q.chunks);
+                        q.bytes = 0;
+                    }
                     q.end.clone()
                 };
                 if batch.is_empty() {
