@@ -380,6 +380,39 @@ async fn a_stalled_viewer_does_not_stop_the_others() {
     relay.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_slow_viewer_gets_every_byte() {
+    // A live body faster than its viewer: alone, the viewer gets backpressure, never a skip.
+    let (data, _) = gop_stream(400, 40);
+    let origin = LiveOrigin::start(vec![(
+        "/live/fast",
+        Live::Gated {
+            first: Arc::new(Vec::new()),
+            rest: Arc::new(data.clone()),
+        },
+    )])
+    .await;
+    origin.release.send_replace(true);
+    let mut config = test_config();
+    config.set("viewer-queue", "16k").unwrap();
+    let relay = Relay::start_with(config, &m3u(&[("Fast", origin.url("/live/fast"))])).await;
+    let path = format!("/stream/{}.ts", relay.id("Fast"));
+    let (mut viewer, status, mut body) = open_viewer(relay.addr, &path, "slow", Some(4096)).await;
+    assert_eq!(status, 200);
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), viewer.read(&mut buf)).await {
+            Ok(Ok(0)) => break,
+            Ok(Ok(n)) => body.extend_from_slice(&buf[..n]),
+            other => panic!("{other:?} after {} bytes", body.len()),
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(body.len(), data.len());
+    assert!(body == data, "every byte, in order");
+    relay.stop().await;
+}
+
 #[tokio::test]
 async fn the_upstream_closes_after_the_linger_and_is_reused_within_it() {
     let (data, _) = gop_stream(50, 10);

@@ -123,6 +123,8 @@ pub struct Fanout {
     state: Mutex<State>,
     /// Woken when the viewer count drops to zero (the reader starts its linger).
     idle: Notify,
+    /// Woken when a viewer joins (a reader holding back for a lone viewer resumes).
+    joined: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -152,6 +154,9 @@ struct State {
 struct Queue {
     inner: Mutex<QueueState>,
     wake: Notify,
+    /// Signalled by the writer whenever it takes chunks (the reader waits on it for a lone
+    /// viewer).
+    taken: Notify,
     client: ClientKey,
 }
 
@@ -209,6 +214,7 @@ impl Hub {
             start: watch::channel(Start::Pending).0,
             state: Mutex::new(State::default()),
             idle: Notify::new(),
+            joined: Notify::new(),
         });
         channels.insert(id.to_string(), ch.clone());
         drop(channels);
@@ -433,6 +439,17 @@ async fn reader(
     let mut runs = Vec::new();
     let mut chunks = Vec::new();
     loop {
+        // A lone viewer gets end-to-end backpressure like a pass-through: the upstream is not
+        // read while its queue is half full (skipping forward is for not holding up others).
+        if let Some(q) = ch.lone_viewer_behind(opts.viewer_queue / 2) {
+            tokio::select! {
+                _ = q.taken.notified() => {}
+                _ = ch.joined.notified() => {}
+                _ = slot.revoked() => return End::Stopped,
+                _ = stopped(&mut shutdown) => return End::Stopped,
+            }
+            continue;
+        }
         runs.clear();
         let more = tokio::select! {
             r = feed.batch(&mut runs) => r,
@@ -497,6 +514,16 @@ fn cut(scanner: &mut Scanner, mut run: Bytes, out: &mut Vec<Piece>) {
 }
 
 impl Fanout {
+    /// The only viewer, when there is exactly one and it has more than `bytes` queued.
+    fn lone_viewer_behind(&self, bytes: usize) -> Option<Arc<Queue>> {
+        let st = lock(&self.state);
+        let [q] = st.viewers.as_slice() else {
+            return None;
+        };
+        let qs = lock(&q.inner);
+        (qs.bytes + qs.backlog_bytes > bytes && qs.end.is_none()).then(|| q.clone())
+    }
+
     /// Resolves once no viewer has been watching for `linger`.
     async fn lingered(&self, linger: Duration) {
         loop {
@@ -550,8 +577,10 @@ impl Fanout {
                 }
             }
             let any = !st.seen_ra;
+            // A lone viewer is held back by the reader instead (see `reader`): never skipped.
+            let lone = st.viewers.len() == 1;
             for v in &st.viewers {
-                v.push(chunk, any, opts);
+                v.push(chunk, any, lone, opts);
             }
             if *ra && st.pending_ok {
                 st.cache.clone_from(&st.pending);
@@ -589,7 +618,8 @@ impl Fanout {
 
 impl Queue {
     /// Queues a chunk. `any`: a waiting viewer may resume here (no random-access point known).
-    fn push(&self, chunk: &Bytes, any: bool, opts: FanoutOptions) {
+    /// `lone`: the only viewer, whose lag the reader bounds by waiting.
+    fn push(&self, chunk: &Bytes, any: bool, lone: bool, opts: FanoutOptions) {
         let mut q = lock(&self.inner);
         if q.end.is_some() {
             return;
@@ -600,7 +630,7 @@ impl Queue {
             }
             q.waiting = false;
         }
-        if q.bytes + q.backlog_bytes + chunk.len() > opts.viewer_queue {
+        if !lone && q.bytes + q.backlog_bytes + chunk.len() > opts.viewer_queue {
             match opts.slow_viewer {
                 SlowViewer::Drop => q.end = Some(End::Dropped),
                 SlowViewer::Skip => {
@@ -656,6 +686,7 @@ impl Viewer {
         let q = Arc::new(Queue {
             inner: Mutex::default(),
             wake: Notify::new(),
+            taken: Notify::new(),
             client,
         });
         {
@@ -681,6 +712,7 @@ impl Viewer {
             }
         }
         hub.viewers.fetch_add(1, Ordering::Relaxed);
+        ch.joined.notify_one();
         Viewer { hub, ch, q, client }
     }
 
@@ -740,6 +772,7 @@ impl Viewer {
                     }
                     q.end.clone()
                 };
+                self.q.taken.notify_one();
                 if batch.is_empty() {
                     if let Some(end) = end {
                         return (sent, Ok(end));
@@ -807,6 +840,8 @@ impl Drop for Viewer {
                 false
             }
         };
+        // A reader holding back for this viewer must not wait for it any more.
+        self.q.taken.notify_one();
         if idle {
             self.ch.idle.notify_one();
         }
@@ -832,6 +867,7 @@ impl BenchFanout {
             start: watch::channel(Start::Pending).0,
             state: Mutex::new(State::default()),
             idle: Notify::new(),
+            joined: Notify::new(),
         };
         let client = ClientKey::new(std::net::Ipv4Addr::LOCALHOST.into(), None);
         lock(&ch.state).viewers = (0..viewers)
@@ -839,6 +875,7 @@ impl BenchFanout {
                 Arc::new(Queue {
                     inner: Mutex::default(),
                     wake: Notify::new(),
+                    taken: Notify::new(),
                     client,
                 })
             })
