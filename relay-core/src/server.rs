@@ -274,8 +274,14 @@ async fn connection(
                 if buf.is_empty() {
                     buf = BytesMut::new();
                 }
-                let outcome =
-                    Box::pin(watch_shared(&mut stream, &viewer, shared, &mut shutdown)).await;
+                let outcome = Box::pin(watch_shared(
+                    &mut stream,
+                    peer,
+                    &viewer,
+                    shared,
+                    &mut shutdown,
+                ))
+                .await;
                 drop(viewer);
                 if !outcome.clean() {
                     reset(&stream);
@@ -467,7 +473,7 @@ fn health(ctx: &RequestContext<'_>) -> Reply {
     let stats = &ctx.shared.stats;
     let hub = &ctx.shared.hub;
     let body = format!(
-        "{{\"status\":\"ok\",\"version\":\"{}\",\"channels\":{},\"uptime_s\":{},\"connections\":{},\"streams\":{},\"shared_viewers\":{},\"shared_upstreams\":{}}}\n",
+        "{{\"status\":\"ok\",\"version\":\"{}\",\"channels\":{},\"uptime_s\":{},\"connections\":{},\"streams\":{},\"shared_viewers\":{},\"shared_upstreams\":{},\"viewer_skips\":{}}}\n",
         env!("CARGO_PKG_VERSION"),
         ctx.shared.catalog().len(),
         stats.started.elapsed().as_secs(),
@@ -475,6 +481,7 @@ fn health(ctx: &RequestContext<'_>) -> Reply {
         stats.streams_active.load(Ordering::Relaxed),
         hub.viewers.load(Ordering::Relaxed),
         hub.upstreams.load(Ordering::Relaxed),
+        hub.skips.load(Ordering::Relaxed),
     );
     Reply::bytes(200, "application/json", body.into())
 }
@@ -581,7 +588,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
     let range = ctx.head.header("range").and_then(ByteRange::parse);
     let head_only = ctx.head.method() == "HEAD";
     let client = ClientKey::new(ctx.peer.ip(), ctx.head.header("user-agent"));
-    let share = ctx.shared.config.share;
+    let share = channel_share(ch).unwrap_or(ctx.shared.config.share);
     if ch.kind == ChannelKind::Ts && range.is_none() && share != Share::Never {
         if head_only {
             // A running shared channel answers HEAD without touching the upstream.
@@ -605,6 +612,16 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         Err(reply) => return reply,
     };
     relay_reply(ctx, ch, range, resp, slot, head_only)
+}
+
+/// A channel's own sharing rule: the `relay-share="auto|always|never"` attribute of its entry.
+fn channel_share(ch: &Channel) -> Option<Share> {
+    match ch.entry.attr("relay-share")?.trim() {
+        "auto" => Some(Share::Auto),
+        "always" => Some(Share::Always),
+        "never" => Some(Share::Never),
+        _ => None,
+    }
 }
 
 /// The answer when a source has no free provider connection.
@@ -688,7 +705,9 @@ async fn shared_route(
             };
             let live = match resp.body.kind() {
                 BodyKind::CloseDelimited | BodyKind::Chunked => true,
-                BodyKind::Length(_) => shared.config.share == Share::Always,
+                BodyKind::Length(_) => {
+                    channel_share(ch).unwrap_or(shared.config.share) == Share::Always
+                }
                 BodyKind::Empty => false,
             };
             if resp.status() != 200 || !live {
@@ -1047,6 +1066,7 @@ async fn relay_chunks(
 /// Writes a shared channel to one viewer until it ends (see [`fanout::Viewer::run`]).
 async fn watch_shared(
     stream: &mut TcpStream,
+    peer: SocketAddr,
     viewer: &fanout::Viewer,
     shared: &Shared,
     shutdown: &mut watch::Receiver<bool>,
@@ -1059,17 +1079,31 @@ async fn watch_shared(
     stats.bytes_relayed.fetch_add(sent, Ordering::Relaxed);
     let secs = started.elapsed().as_secs_f64();
     let skips = viewer.skips();
-    log!(
-        Info,
-        "shared stream to {:?}: {sent} bytes in {secs:.1}s, {skips} skips, {end:?}",
-        stream.peer_addr().ok()
-    );
+    let how = match &end {
+        Ok(fanout::End::Complete) => "complete".to_string(),
+        Ok(fanout::End::Cut(why)) => format!("cut: {why}"),
+        Ok(fanout::End::Dropped) => "dropped (too slow)".to_string(),
+        Ok(fanout::End::Stopped) => "stopped".to_string(),
+        Err(_) => "client left".to_string(),
+    };
+    let level = if matches!(end, Ok(fanout::End::Cut(_))) {
+        log::Level::Warn
+    } else {
+        log::Level::Info
+    };
+    if log::enabled(level) {
+        log::emit(
+            level,
+            format_args!(
+                "stream {} to {peer} (shared): {sent} bytes in {secs:.1}s, {skips} skips, {how}",
+                viewer.channel()
+            ),
+        );
+    }
     match end {
         Ok(fanout::End::Complete) => RelayEnd::Complete,
-        Ok(fanout::End::Cut(why)) => {
-            log!(Warn, "shared stream cut: {why}");
-            RelayEnd::ClientGone
-        }
+        // The client must see a cut, never a clean end.
+        Ok(fanout::End::Cut(_)) => RelayEnd::ClientGone,
         Ok(_) => RelayEnd::Shutdown,
         Err(_) => RelayEnd::ClientGone,
     }
@@ -1249,7 +1283,7 @@ mod task_size {
         ) else {
             panic!("a new channel starts");
         };
-        let w = watch_shared(&mut s, &viewer, &shared, &mut rx);
+        let w = watch_shared(&mut s, addr, &viewer, &shared, &mut rx);
         let watch = std::mem::size_of_val(&w);
         drop(w);
         let head = RequestHead::parse(&mut BytesMut::from(&b"GET /x HTTP/1.1\r\n\r\n"[..]))

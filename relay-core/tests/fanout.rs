@@ -374,6 +374,7 @@ async fn a_stalled_viewer_does_not_stop_the_others() {
         stalled_body.len() < body.len(),
         "the stalled viewer was skipped forward"
     );
+    assert!(relay.shared.hub.skips.load(Ordering::SeqCst) > 0);
     let packets: HashSet<&[u8]> = data.chunks(PACKET).collect();
     assert!(stalled_body.chunks(PACKET).all(|p| packets.contains(p)));
     assert_eq!(origin.total.load(Ordering::SeqCst), 1);
@@ -572,5 +573,33 @@ async fn head_answers_without_holding_a_slot() {
     assert_eq!(resp.status, 200);
     assert_eq!(origin.total.load(Ordering::SeqCst), 2);
     drop(tv);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_channel_can_opt_out_of_sharing() {
+    let (data, _) = gop_stream(50, 10);
+    let origin = LiveOrigin::start(vec![(
+        "/live/a",
+        Live::Endless {
+            data: Arc::new(data),
+        },
+    )])
+    .await;
+    let list = format!(
+        "#EXTM3U\n#EXTINF:-1 relay-share=\"never\",Solo\n{}\n",
+        origin.url("/live/a")
+    );
+    let relay = Relay::start(&list).await;
+    let path = format!("/stream/{}.ts", relay.id("Solo"));
+    let (one, _, _) = open_viewer(relay.addr, &path, "a", None).await;
+    let (two, _, _) = open_viewer(relay.addr, &path, "b", None).await;
+    assert_eq!(
+        origin.total.load(Ordering::SeqCst),
+        2,
+        "one upstream per viewer"
+    );
+    assert_eq!(relay.shared.hub.upstreams.load(Ordering::SeqCst), 0);
+    drop((one, two));
     relay.stop().await;
 }

@@ -113,6 +113,8 @@ pub struct Hub {
     pub upstreams: AtomicU64,
     /// Viewers of shared channels now.
     pub viewers: AtomicU64,
+    /// Times a slow viewer was skipped forward or dropped, since start.
+    pub skips: AtomicU64,
 }
 
 /// One shared channel.
@@ -297,7 +299,7 @@ impl Starter {
                 end: End::Stopped,
             };
             let mut guard = guard;
-            guard.end = reader(&guard.ch, feed, &slot, opts, shutdown).await;
+            guard.end = reader(&guard.hub, &guard.ch, feed, &slot, opts, shutdown).await;
             crate::log!(
                 Debug,
                 "shared channel {} ended: {:?}",
@@ -429,6 +431,7 @@ fn looks_like_ts(first: &[u8]) -> bool {
 /// The reader task: upstream → chunks → viewers, until the upstream ends, the linger after the
 /// last viewer passes, the slot is reclaimed, or the engine stops.
 async fn reader(
+    hub: &Hub,
     ch: &Fanout,
     mut feed: Feed,
     slot: &Slot,
@@ -475,7 +478,10 @@ async fn reader(
             cut(&mut scanner, run, &mut chunks);
         }
         let switched = std::mem::take(&mut feed.switched);
-        ch.publish(&chunks, switched, opts);
+        let behind = ch.publish(&chunks, switched, opts);
+        if behind > 0 {
+            hub.skips.fetch_add(behind, Ordering::Relaxed);
+        }
     }
 }
 
@@ -540,7 +546,9 @@ impl Fanout {
         }
     }
 
-    fn publish(&self, chunks: &[Piece], switched: bool, opts: FanoutOptions) {
+    /// Queues chunks for every viewer; returns how many times a viewer fell behind.
+    fn publish(&self, chunks: &[Piece], switched: bool, opts: FanoutOptions) -> u64 {
+        let mut behind = 0;
         let mut st = lock(&self.state);
         let st = &mut *st;
         st.snapshot = None;
@@ -580,7 +588,7 @@ impl Fanout {
             // A lone viewer is held back by the reader instead (see `reader`): never skipped.
             let lone = st.viewers.len() == 1;
             for v in &st.viewers {
-                v.push(chunk, any, lone, opts);
+                behind += u64::from(v.push(chunk, any, lone, opts));
             }
             if *ra && st.pending_ok {
                 st.cache.clone_from(&st.pending);
@@ -597,6 +605,7 @@ impl Fanout {
                 }
             }
         }
+        behind
     }
 
     fn end(&self, end: End) {
@@ -619,18 +628,21 @@ impl Fanout {
 impl Queue {
     /// Queues a chunk. `any`: a waiting viewer may resume here (no random-access point known).
     /// `lone`: the only viewer, whose lag the reader bounds by waiting.
-    fn push(&self, chunk: &Bytes, any: bool, lone: bool, opts: FanoutOptions) {
+    /// Returns whether the viewer was skipped forward or dropped.
+    fn push(&self, chunk: &Bytes, any: bool, lone: bool, opts: FanoutOptions) -> bool {
         let mut q = lock(&self.inner);
         if q.end.is_some() {
-            return;
+            return false;
         }
         if q.waiting {
             if !any {
-                return;
+                return false;
             }
             q.waiting = false;
         }
+        let mut fell_behind = false;
         if !lone && q.bytes + q.backlog_bytes + chunk.len() > opts.viewer_queue {
+            fell_behind = true;
             match opts.slow_viewer {
                 SlowViewer::Drop => q.end = Some(End::Dropped),
                 SlowViewer::Skip => {
@@ -640,7 +652,7 @@ impl Queue {
                     q.backlog_bytes = 0;
                     q.waiting = true;
                     q.skips += 1;
-                    return;
+                    return true;
                 }
             }
         } else {
@@ -652,6 +664,7 @@ impl Queue {
         if wake {
             self.wake.notify_one();
         }
+        fell_behind
     }
 
     fn waiting(&self) -> bool {
@@ -724,6 +737,11 @@ impl Viewer {
             Ok(s) => s.clone(),
             Err(_) => Start::NotShared,
         }
+    }
+
+    /// The channel's id.
+    pub fn channel(&self) -> &str {
+        &self.ch.id
     }
 
     /// Times this viewer was skipped forward.
@@ -895,7 +913,7 @@ impl BenchFanout {
     pub fn publish(&self, run: Bytes) {
         let mut pieces = Vec::new();
         cut(&mut lock(&self.scanner), run, &mut pieces);
-        self.ch.publish(&pieces, false, self.opts);
+        let _ = self.ch.publish(&pieces, false, self.opts);
     }
 
     /// Empties every queue; returns the bytes taken.
