@@ -603,8 +603,18 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
             }
         }
     }
-    let slot = match ctx.shared.slots.acquire(ch.source, &ch.id, client).await {
+    let slots = &ctx.shared.slots;
+    let slot = if head_only {
+        slots.try_acquire(ch.source, &ch.id, client).await
+    } else {
+        slots.acquire(ch.source, &ch.id, client).await
+    };
+    let slot = match slot {
         Ok(slot) => slot,
+        // A HEAD on a live channel of a full source: the live answer's head, no upstream.
+        Err(_) if head_only && ch.kind == ChannelKind::Ts && range.is_none() => {
+            return shared_reply(&content_type(ch, None));
+        }
         Err(e) => return no_slot(ctx, ch, &e),
     };
     let resp = match open_upstream(ctx, ch, range).await {

@@ -116,6 +116,26 @@ impl Slots {
         channel: &str,
         client: ClientKey,
     ) -> Result<Slot, NoSlot> {
+        self.take(source, channel, client, true).await
+    }
+
+    /// Takes a free slot, reclaiming nothing (a `HEAD` must not end anyone's stream).
+    pub async fn try_acquire(
+        self: &Arc<Self>,
+        source: usize,
+        channel: &str,
+        client: ClientKey,
+    ) -> Result<Slot, NoSlot> {
+        self.take(source, channel, client, false).await
+    }
+
+    async fn take(
+        self: &Arc<Self>,
+        source: usize,
+        channel: &str,
+        client: ClientKey,
+        reclaim: bool,
+    ) -> Result<Slot, NoSlot> {
         let deadline = tokio::time::Instant::now() + ZAP_RELEASE_WAIT;
         loop {
             {
@@ -136,6 +156,9 @@ impl Slots {
                     });
                 }
                 let limit = limit.unwrap_or(0);
+                if !reclaim {
+                    return Err(NoSlot { limit });
+                }
                 let mut pending = false;
                 for h in holders.iter() {
                     if *h.revoke.borrow() {

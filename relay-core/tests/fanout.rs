@@ -603,3 +603,44 @@ async fn a_channel_can_opt_out_of_sharing() {
     drop((one, two));
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn head_on_a_full_source_never_ends_a_stream() {
+    let (data, _) = gop_stream(50, 10);
+    let origin = LiveOrigin::start(vec![(
+        "/live/a",
+        Live::Endless {
+            data: Arc::new(data),
+        },
+    )])
+    .await;
+    let relay =
+        Relay::start_with(slot_config("never"), &m3u(&[("A", origin.url("/live/a"))])).await;
+    let a = format!("/stream/{}.ts", relay.id("A"));
+    let (mut tv, status, _) = open_viewer(relay.addr, &a, "tv", None).await;
+    assert_eq!(status, 200);
+    // The same player probes the channel it watches: answered, and its stream goes on.
+    let resp = relay
+        .request(&format!(
+            "HEAD {a} HTTP/1.1\r\nHost: r\r\nUser-Agent: tv\r\nConnection: close\r\n\r\n"
+        ))
+        .await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("content-type"), Some("video/mp2t"));
+    assert_eq!(
+        origin.total.load(Ordering::SeqCst),
+        1,
+        "no upstream for the HEAD"
+    );
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut more = 0;
+    while more < 100_000 {
+        let n = tokio::time::timeout(Duration::from_secs(10), tv.read(&mut buf))
+            .await
+            .expect("the stream goes on")
+            .unwrap();
+        assert!(n > 0, "the stream goes on");
+        more += n;
+    }
+    relay.stop().await;
+}
