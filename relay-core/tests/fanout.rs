@@ -275,7 +275,10 @@ async fn two_hundred_viewers_share_one_upstream_and_join_at_random_access_points
         },
     )])
     .await;
-    let relay = Relay::start(&m3u(&[("News", origin.url("/live/news"))])).await;
+    // The origin waits for all 200 viewers: a generous idle timeout (a safety net only).
+    let mut config = test_config();
+    config.set("upstream-idle-timeout", "60s").unwrap();
+    let relay = Relay::start_with(config, &m3u(&[("News", origin.url("/live/news"))])).await;
     let path = format!("/stream/{}.ts", relay.id("News"));
     let mut viewers = Vec::new();
     for i in 0..200 {
@@ -338,6 +341,7 @@ async fn a_stalled_viewer_does_not_stop_the_others() {
     .await;
     let mut config = test_config();
     config.set("viewer-queue", "64k").unwrap();
+    config.set("upstream-idle-timeout", "60s").unwrap();
     let relay = Relay::start_with(config, &m3u(&[("Sport", origin.url("/live/sport"))])).await;
     let path = format!("/stream/{}.ts", relay.id("Sport"));
     let (stalled, status, stalled_body) = open_viewer(relay.addr, &path, "stuck", Some(4096)).await;

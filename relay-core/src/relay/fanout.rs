@@ -7,8 +7,8 @@
 //!
 //! - **Join**: a new viewer starts at the latest random-access point (PAT, PMT, keyframe; see
 //!   [`ts::Scanner`]) from a cache of the chunks since that point, so players start at once and
-//!   clean. Before any such point was seen (a fresh channel, or a stream without them) it starts
-//!   at the live edge.
+//!   clean. Before the first such point it starts at the beginning of the upstream body, like the
+//!   first viewer (while that is within [`JOIN_CACHE_MAX_BYTES`]), else at the live edge.
 //! - **Lag**: a viewer whose queue would pass its bound (`viewer-queue`) is skipped forward: its
 //!   queue is emptied and it resumes at the next random-access point. With `slow-viewer = drop`
 //!   it is disconnected instead. It never holds up the reader or the other viewers.
@@ -214,7 +214,12 @@ impl Hub {
         let ch = Arc::new(Fanout {
             id: id.to_string(),
             start: watch::channel(Start::Pending).0,
-            state: Mutex::new(State::default()),
+            // Until the first random-access point, the stream's start is where joiners begin:
+            // a viewer arriving a moment after the first gets the same bytes.
+            state: Mutex::new(State {
+                cache_ok: true,
+                ..State::default()
+            }),
             idle: Notify::new(),
             joined: Notify::new(),
         });
@@ -659,7 +664,8 @@ impl Queue {
             q.bytes += chunk.len();
             q.chunks.push_back(chunk.clone());
         }
-        let wake = (q.chunks.len() == 1 && q.backlog.is_none()) || q.end.is_some();
+        // The writer waits only with nothing queued; a spare wake-up is harmless.
+        let wake = q.chunks.len() == 1 || q.end.is_some();
         drop(q);
         if wake {
             self.wake.notify_one();
@@ -707,7 +713,7 @@ impl Viewer {
             let st = &mut *guard;
             {
                 let mut qs = lock(&q.inner);
-                if st.cache_ok && st.cache_bytes <= opts.viewer_queue {
+                if st.cache_ok && st.cache_bytes <= opts.viewer_queue && !st.cache.is_empty() {
                     let cache = &st.cache;
                     let snap = st.snapshot.get_or_insert_with(|| snapshot_of(cache));
                     qs.backlog = Some((snap.clone(), 0));
@@ -784,7 +790,8 @@ impl Viewer {
                         } else {
                             q.backlog_bytes = 0;
                         }
-                    } else {
+                    }
+                    if batch.is_empty() {
                         std::mem::swap(&mut batch, &mut q.chunks);
                         q.bytes = 0;
                     }
