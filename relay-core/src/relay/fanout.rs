@@ -596,8 +596,13 @@ impl Fanout {
                 behind += u64::from(v.push(chunk, any, lone, opts));
             }
             if *ra && st.pending_ok {
-                st.cache.clone_from(&st.pending);
-                st.cache_bytes = st.pending_bytes;
+                // The first random-access point keeps a cache that still holds the stream from
+                // its start (tables such as the SDT may come before the first PAT): joiners in
+                // the first group of pictures get exactly what the first viewer got.
+                if st.seen_ra || !st.cache_ok {
+                    st.cache.clone_from(&st.pending);
+                    st.cache_bytes = st.pending_bytes;
+                }
                 st.cache_ok = true;
                 st.seen_ra = true;
                 st.snapshot = None;
