@@ -589,7 +589,10 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
     let head_only = ctx.head.method() == "HEAD";
     let client = ClientKey::new(ctx.peer.ip(), ctx.head.header("user-agent"));
     let share = channel_share(ch).unwrap_or(ctx.shared.config.share);
-    if ch.kind == ChannelKind::Ts && range.is_none() && share != Share::Never {
+    // Players (ffmpeg, mpv, VLC, Kodi) ask live streams for `Range: bytes=0-`: the whole body,
+    // which a shared channel answers with a plain 200 as RFC 9110 allows.
+    let whole = matches!(range, None | Some(ByteRange::From(0)));
+    if ch.kind == ChannelKind::Ts && whole && share != Share::Never {
         if head_only {
             // A running shared channel answers HEAD without touching the upstream.
             if let Some(ready) = ctx.shared.hub.ready(&ch.id) {
@@ -612,7 +615,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
     let slot = match slot {
         Ok(slot) => slot,
         // A HEAD on a live channel of a full source: the live answer's head, no upstream.
-        Err(_) if head_only && ch.kind == ChannelKind::Ts && range.is_none() => {
+        Err(_) if head_only && ch.kind == ChannelKind::Ts && whole => {
             return shared_reply(&content_type(ch, None));
         }
         Err(e) => return no_slot(ctx, ch, &e),

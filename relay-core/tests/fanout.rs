@@ -210,7 +210,10 @@ async fn open_viewer(
         socket.set_recv_buffer_size(n).unwrap();
     }
     let mut stream = socket.connect(relay).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: relay\r\nUser-Agent: {agent}\r\n\r\n");
+    // Like ffmpeg, mpv and VLC: `Range: bytes=0-` on a live stream.
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: relay\r\nUser-Agent: {agent}\r\nRange: bytes=0-\r\n\r\n"
+    );
     stream.write_all(req.as_bytes()).await.unwrap();
     let mut got = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
