@@ -698,7 +698,7 @@ async fn shared_route(
 ) -> Result<Reply, Option<(upstream::Response, Slot)>> {
     let shared = ctx.shared;
     let opts = shared.fanout_options();
-    let viewer = match shared.hub.join(&ch.id, client, opts) {
+    let viewer = match shared.hub.join(&ch.id, ch.name(), client, opts) {
         Join::Viewer(viewer) => viewer,
         Join::Start(starter, viewer) => {
             let slot = match shared.slots.acquire(ch.source, &ch.id, client).await {
@@ -1108,8 +1108,9 @@ async fn watch_shared(
         log::emit(
             level,
             format_args!(
-                "stream {} to {peer} (shared): {sent} bytes in {secs:.1}s, {skips} skips, {how}",
-                viewer.channel()
+                "stream {} ({}) to {peer}: {sent} bytes in {secs:.1}s (shared, {skips} skips), {how}",
+                viewer.channel(),
+                viewer.channel_name(),
             ),
         );
     }
@@ -1291,6 +1292,7 @@ mod task_size {
         let hub = Arc::new(Hub::default());
         let Join::Start(_starter, viewer) = hub.join(
             "x",
+            "X",
             ClientKey::new(addr.ip(), None),
             shared.fanout_options(),
         ) else {

@@ -304,7 +304,7 @@ start_relay() {
     while [ "$RP" = "$CLOSED_PORT" ] || [ "$RP" = "$OP" ]; do RP=$($HELP free-port); done
     RELAY=http://127.0.0.1:$RP
     RELAY_LOG=debug "$RELAY_BIN" --listen "127.0.0.1:$RP" --catalog "$CATALOG" \
-        --upstream-response-timeout 2s --upstream-idle-timeout 2s \
+        --upstream-response-timeout 2s --upstream-idle-timeout 2s --share-linger 1s \
         >"$WORK/relay.out" 2>>"$WORK/relay.log" &
     RELAY_PID=$!
     PIDS+=("$RELAY_PID")
@@ -360,6 +360,16 @@ relay_streamed() {
             | sed -nE 's/.*: ([0-9]+) bytes in .*/\1/p' | awk -v m="$min" '$1 >= m { f = 1 } END { exit !f }'; then
             return 0
         fi
+        sleep 0.1
+    done
+    return 1
+}
+# Waits (up to 15 s) until no shared upstream is open: the test origin's live body is finite, so a
+# check that needs a channel from its start must not join the lingering upstream of an earlier one.
+unshared() {
+    local _
+    for _ in $(seq 150); do
+        curl -fsS --max-time 2 "$RELAY/health" 2>/dev/null | grep -q '"shared_upstreams":0' && return 0
         sleep 0.1
     done
     return 1
@@ -683,6 +693,7 @@ check "ffprobe finds h264 + aac in the gated TS channel" check_ffprobe "${URL[ga
 check_decode() { # URL NAME MIN_SECONDS [OUTPUT_OPTIONS...]
     local url=$1 name=$2 min=$3 prog=$WORK/decode-$2.progress rc
     shift 3
+    unshared || why "a shared upstream stayed open"
     timeout -k 5 90 ffmpeg -nostdin -hide_banner -v error -xerror -progress "$prog" -i "$url" "$@" -f null - \
         >/dev/null 2>"$WORK/decode-$name.err"
     rc=$?
@@ -695,6 +706,28 @@ check_decode() { # URL NAME MIN_SECONDS [OUTPUT_OPTIONS...]
     no_reasons
 }
 check "ffmpeg -xerror decodes 35 s of the live TS channel (across the loop seam) without error" check_decode "${URL[live.interop]}" live 34.9 -t 35
+
+# A second viewer of a running live channel joins the first one's shared upstream: it must start
+# on a keyframe (after PAT and PMT) and decode cleanly from there.
+check_join_running() { # URL
+    local first kf rc
+    curl -sS --max-time 20 -o /dev/null "$1" 2>/dev/null &
+    first=$!
+    sleep 3
+    kf=$(timeout -k 5 30 ffprobe -v error -select_streams v -show_frames -read_intervals %+#1 \
+        -show_entries frame=key_frame -of csv=p=0 "$1" 2>"$WORK/join-probe.err" | head -n 1 | cut -d, -f1)
+    [ "$kf" = 1 ] || why "first video frame of the joining viewer: key_frame=${kf:-none} $(tail -n 3 "$WORK/join-probe.err")"
+    timeout -k 5 60 ffmpeg -nostdin -hide_banner -v error -xerror -i "$1" -t 8 -f null - \
+        >/dev/null 2>"$WORK/join-decode.err"
+    rc=$?
+    [ $rc = 0 ] || why "ffmpeg exit $rc: $(head -n 5 "$WORK/join-decode.err")"
+    [ -s "$WORK/join-decode.err" ] && why "ffmpeg errors: $(head -n 5 "$WORK/join-decode.err")"
+    kill "$first" 2>/dev/null
+    wait "$first" 2>/dev/null
+    no_reasons
+}
+check "a viewer joining the running live channel (shared upstream) starts on a keyframe; ffmpeg -xerror decodes 8 s" \
+    check_join_running "${URL[live.interop]}"
 check "ffmpeg -xerror decodes movie.mp4 without error" check_decode "${URL[movie.interop]}" movie 19
 check "ffmpeg -xerror decodes movie-moov-at-end.mp4 without error" check_decode "${URL[moovend.interop]}" moovend 19
 
@@ -704,6 +737,7 @@ MPV=(mpv --no-config --ytdl=no --vo=null --ao=null --term-playing-msg='PLAYING $
     --term-status-msg='STATUS ${=time-pos}')
 check_mpv() { # URL NAME SECONDS
     local log=$WORK/mpv-$2.log rc
+    unshared || why "a shared upstream stayed open"
     timeout -k 5 40 "${MPV[@]}" --length="$3" "$1" >"$log" 2>&1
     rc=$?
     [ $rc = 0 ] || why "mpv exit $rc: $(tr '\r' '\n' <"$log" | grep -v STATUS | tail -n 5)"
@@ -746,6 +780,7 @@ check "mpv plays through the relay's playlist itself (entries moov-at-end MP4 th
 
 check_vlc() { # TVG SECONDS
     local url=${URL[$1.interop]} id log=$WORK/vlc-$1.log since rc
+    unshared || why "a shared upstream stayed open"
     id=$(id_of "$1")
     since=$(lines "$WORK/relay.log")
     timeout -k 5 40 "${VLC_AS[@]}" env HOME="$VLC_HOME" cvlc --no-dbus --no-media-library \

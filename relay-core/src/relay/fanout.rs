@@ -121,6 +121,8 @@ pub struct Hub {
 #[derive(Debug)]
 pub struct Fanout {
     id: String,
+    /// The channel's name, for logs.
+    name: String,
     start: watch::Sender<Start>,
     state: Mutex<State>,
     /// Woken when the viewer count drops to zero (the reader starts its linger).
@@ -201,7 +203,13 @@ impl Hub {
     }
 
     /// Adds a viewer of channel `id` from `client`, starting the channel if needed.
-    pub fn join(self: &Arc<Self>, id: &str, client: ClientKey, opts: FanoutOptions) -> Join {
+    pub fn join(
+        self: &Arc<Self>,
+        id: &str,
+        name: &str,
+        client: ClientKey,
+        opts: FanoutOptions,
+    ) -> Join {
         let mut channels = lock(&self.channels);
         if let Some(ch) = channels.get(id) {
             let usable = !matches!(&*ch.start.borrow(), Start::NotShared | Start::Failed { .. })
@@ -213,6 +221,7 @@ impl Hub {
         }
         let ch = Arc::new(Fanout {
             id: id.to_string(),
+            name: name.to_string(),
             start: watch::channel(Start::Pending).0,
             // Until the first random-access point, the stream's start is where joiners begin:
             // a viewer arriving a moment after the first gets the same bytes.
@@ -755,6 +764,11 @@ impl Viewer {
         &self.ch.id
     }
 
+    /// The channel's name.
+    pub fn channel_name(&self) -> &str {
+        &self.ch.name
+    }
+
     /// Times this viewer was skipped forward.
     pub fn skips(&self) -> u64 {
         lock(&self.q.inner).skips
@@ -894,6 +908,7 @@ impl BenchFanout {
     pub fn new(viewers: usize, viewer_queue: usize) -> BenchFanout {
         let ch = Fanout {
             id: String::new(),
+            name: String::new(),
             start: watch::channel(Start::Pending).0,
             state: Mutex::new(State::default()),
             idle: Notify::new(),
