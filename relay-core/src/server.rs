@@ -546,6 +546,23 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         }
     };
     let content_type = content_type(ch, resp.head.header_str("content-type"));
+    let mut reply = relay_reply(ctx, ch, resp, range, content_type);
+    if reply.status < 300 && ch.kind == ChannelKind::Ts {
+        reply.header("Cache-Control", "no-cache, no-store");
+    }
+    reply
+}
+
+/// The answer that relays an upstream response to the client: the status, length and range
+/// headers worked out from the upstream's (cutting a range out of a full body when the upstream
+/// ignored it), and the body as a [`RelayPlan`]. Upstream errors become 502 or 416.
+fn relay_reply(
+    ctx: &RequestContext<'_>,
+    ch: &Arc<Channel>,
+    resp: upstream::Response,
+    range: Option<ByteRange>,
+    content_type: String,
+) -> Reply {
     let upstream_len = resp.content_length();
     let mut plan = RelayPlan {
         body: resp.body,
@@ -623,7 +640,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         }
     };
     reply.header("Content-Type", content_type);
-    let ranges_work = reply.length.is_some() && ch.kind == ChannelKind::File;
+    let ranges_work = reply.length.is_some() && ch.kind != ChannelKind::Ts;
     if ranges_work || resp.head.header_str("accept-ranges") == Some("bytes") {
         reply.header("Accept-Ranges", "bytes");
     }
@@ -633,9 +650,6 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         }
     }
     reply.header("Access-Control-Allow-Origin", "*");
-    if ch.kind == ChannelKind::Ts {
-        reply.header("Cache-Control", "no-cache, no-store");
-    }
     reply.body = ReplyBody::Relay(Box::new(plan));
     reply
 }
