@@ -12,7 +12,9 @@ use crate::http::{
     content_range_unsatisfied, parse_content_range,
 };
 use crate::upstream::{self, Client, UpstreamError};
-use crate::{json, log, m3u};
+use crate::{json, log, m3u, token};
+
+mod hls;
 use bytes::{Buf, Bytes, BytesMut};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,6 +53,10 @@ pub struct Shared {
     pub client: Client,
     /// Counters for `/health` and, later, `/stats`.
     pub stats: Stats,
+    /// Seals and opens the tokens of HLS sub-resource URLs.
+    pub tokens: token::Keys,
+    /// HLS playlists, segments and keys shared between viewers.
+    hls_cache: Arc<hls::Cache>,
 }
 
 /// Process-wide counters, updated with relaxed atomics.
@@ -78,12 +84,25 @@ impl Default for Stats {
 }
 
 impl Shared {
+    /// Shared state with token keys from `token-secret`, or random ones (see [`Shared::with_keys`]).
     pub fn new(config: Config, client: Client) -> Shared {
+        let keys = match &config.token_secret {
+            Some(secret) => token::Keys::from_secret(secret.0.as_bytes()),
+            None => token::Keys::random(),
+        };
+        Shared::with_keys(config, client, keys)
+    }
+
+    /// Shared state sealing tokens with `keys`.
+    pub fn with_keys(config: Config, client: Client, keys: token::Keys) -> Shared {
+        let hls_cache = Arc::new(hls::Cache::new(config.hls_cache_bytes));
         Shared {
             config,
             catalog: RwLock::new(Arc::new(Catalog::default())),
             client,
             stats: Stats::default(),
+            tokens: keys,
+            hls_cache,
         }
     }
 
@@ -406,10 +425,19 @@ async fn route(ctx: &RequestContext<'_>) -> Reply {
         "/playlist.m3u8" | "/playlist.m3u" => playlist(ctx),
         "/api/channels" => channels_json(ctx),
         "/api/groups" => groups_json(ctx),
-        _ => match path.strip_prefix("/stream/") {
-            Some(rest) if !rest.is_empty() && !rest.contains('/') => stream_route(ctx, rest).await,
-            _ => Reply::error(404, "no such route"),
-        },
+        _ => {
+            let leaf = |prefix: &str| {
+                path.strip_prefix(prefix)
+                    .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+            };
+            if let Some(rest) = leaf("/stream/") {
+                stream_route(ctx, rest).await
+            } else if let Some(rest) = leaf("/r/") {
+                hls::resource(ctx, rest).await
+            } else {
+                Reply::error(404, "no such route")
+            }
+        }
     }
 }
 
@@ -523,7 +551,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         return Reply::error(404, "no such channel");
     };
     if ch.kind == ChannelKind::Hls {
-        return Reply::error(501, "HLS channels are not relayed yet");
+        return hls::channel(ctx, ch).await;
     }
     let range = ctx.head.header("range").and_then(ByteRange::parse);
     let req = upstream::Request {
