@@ -437,3 +437,73 @@ async fn upstream_failures_are_502_or_504_with_a_reason() {
     assert_eq!(down.status, 502, "{}", down.text());
     relay.stop().await;
 }
+
+fn keep_alive(data: &[u8], content_type: &'static str, per_connection: usize) -> Behavior {
+    Behavior::KeepAlive {
+        data: arc(data.to_vec()),
+        content_type,
+        per_connection,
+    }
+}
+
+#[tokio::test]
+async fn upstream_connections_are_kept_alive_and_stale_ones_replaced() {
+    let origin = Origin::start().await;
+    let segs: Vec<Vec<u8>> = (0..5).map(|i| file_bytes(3000 + i, i as u64)).collect();
+    let mut text = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n".to_string();
+    for i in 0..segs.len() {
+        text.push_str(&format!("#EXTINF:2,\nk{i}.ts\n"));
+    }
+    let many = usize::MAX;
+    origin.route(
+        "/k/index.m3u8",
+        keep_alive(text.as_bytes(), "application/vnd.apple.mpegurl", many),
+    );
+    for (i, seg) in segs.iter().enumerate() {
+        origin.route(&format!("/k/k{i}.ts"), keep_alive(seg, "video/mp2t", many));
+    }
+    let relay = Relay::start(&m3u_for(&origin.url("/k/index.m3u8"), "")).await;
+    let pl = relay
+        .get(&format!("/stream/{}.m3u8", relay.id("Live HLS")))
+        .await;
+    let links = relay_links(&pl.text(), &relay);
+    for (link, seg) in links.iter().zip(&segs) {
+        assert_eq!(&relay.get(link).await.body, seg);
+    }
+    assert_eq!(
+        origin.connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the playlist and five segments came over one connection"
+    );
+
+    // A server that closes each connection after one answer, just as the next request comes:
+    // the request is sent again on a fresh connection, and the viewer sees no error.
+    let brief = Origin::start().await;
+    brief.route(
+        "/b/index.m3u8",
+        keep_alive(
+            b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\na.ts\n#EXTINF:2,\nb.ts\n",
+            "application/vnd.apple.mpegurl",
+            1,
+        ),
+    );
+    brief.route("/b/a.ts", keep_alive(b"first", "video/mp2t", 1));
+    brief.route("/b/b.ts", keep_alive(b"second", "video/mp2t", 1));
+    let relay2 = Relay::start(&m3u_for(&brief.url("/b/index.m3u8"), "")).await;
+    let pl = relay2
+        .get(&format!("/stream/{}.m3u8", relay2.id("Live HLS")))
+        .await;
+    let links = relay_links(&pl.text(), &relay2);
+    for (link, want) in links.iter().zip([&b"first"[..], b"second"]) {
+        let resp = relay2.get(link).await;
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        assert_eq!(resp.body, want);
+    }
+    assert_eq!(
+        brief.connections.load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
+    assert_eq!(brief.seen("/b/a.ts").len(), 2, "sent, refused, sent again");
+    relay.stop().await;
+    relay2.stop().await;
+}
