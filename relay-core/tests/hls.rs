@@ -507,3 +507,31 @@ async fn upstream_connections_are_kept_alive_and_stale_ones_replaced() {
     relay.stop().await;
     relay2.stop().await;
 }
+
+#[tokio::test]
+async fn an_oversized_playlist_is_refused_with_a_reason() {
+    let origin = Origin::start().await;
+    let mut huge = b"#EXTM3U\n".to_vec();
+    huge.resize(relay_core::hls::MAX_PLAYLIST_BYTES + 1, b'#');
+    origin.route("/huge.m3u8", file(&huge, "application/vnd.apple.mpegurl"));
+    origin.route(
+        "/huge-chunked.m3u8",
+        Behavior::Chunked {
+            data: arc(huge),
+            piece: 1 << 20,
+            finish: true,
+        },
+    );
+    let m3u = format!(
+        "#EXTM3U\n#EXTINF:-1,Sized\n{}\n#EXTINF:-1,Chunked\n{}\n",
+        origin.url("/huge.m3u8"),
+        origin.url("/huge-chunked.m3u8")
+    );
+    let relay = Relay::start(&m3u).await;
+    for name in ["Sized", "Chunked"] {
+        let resp = relay.get(&format!("/stream/{}.m3u8", relay.id(name))).await;
+        assert_eq!(resp.status, 502, "{name}");
+        assert!(resp.text().contains("too large"), "{name}: {}", resp.text());
+    }
+    relay.stop().await;
+}
