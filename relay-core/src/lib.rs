@@ -2,6 +2,7 @@
 pub mod catalog;
 pub mod config;
 pub mod engine;
+pub mod hls;
 pub mod http;
 pub mod json;
 pub mod log;
