@@ -535,19 +535,21 @@ def cmd_tamper(url):
 
 
 def cmd_report(path, *want):
-    """Checks a player report from /player.html: ok, currentTime, video frames and audio
+    """Checks a player report from /player.html: ok, 3 s played, video frames and audio
     decoded; `audio-tracks=N` asks for at least N hls.js audio tracks. Prints a summary."""
     with open(path, "rb") as f:
         r = json.load(f)
     reasons = []
-    print(f"hls.js {r.get('hlsjs')}: ok={r.get('ok')} t={r.get('currentTime')} "
+    print(f"hls.js {r.get('hlsjs')}: ok={r.get('ok')} played={r.get('played')} s from "
+          f"t={r.get('start')} "
           f"{r.get('videoWidth')}x{r.get('videoHeight')} frames={r.get('frames')} "
           f"videoBytes={r.get('videoBytes')} audioBytes={r.get('audioBytes')} "
           f"levels={r.get('levels')} audioTracks={r.get('audioTracks')}")
     if not r.get("ok"):
         reasons.append(f"hls.js failed: {r.get('error')}")
-    if (r.get("currentTime") or 0) < 3:
-        reasons.append(f"currentTime {r.get('currentTime')}")
+    if (r.get("played") or 0) < 3:
+        reasons.append(f"played {r.get('played')} s (currentTime {r.get('start')} -> "
+                       f"{r.get('currentTime')}), want >= 3")
     if not r.get("videoWidth") or not r.get("frames"):
         reasons.append(f"no video decoded: {r.get('videoWidth')}x{r.get('videoHeight')}, "
                        f"frames {r.get('frames')}")

@@ -41,7 +41,8 @@ With --hls DIR (a directory of ffmpeg-made HLS, see hls.sh), also:
                            is seamless
   /player.html             a page playing ?src=URL with hls.js (from --hlsjs DIR, served at
                            /hlsjs/) in a muted <video>; it POSTs one JSON report to
-                           /report?id=ID when currentTime passed ?until= seconds (default 3) or
+                           /report?id=ID when it has played ?until= seconds (default 3; from
+                           the first currentTime seen, as a live stream starts at its edge) or
                            on a fatal hls.js error, stored as --report-dir/ID.json
 
 Every request is logged to stderr as one line (PATH with its query string):
@@ -297,11 +298,12 @@ const q = new URLSearchParams(location.search);
 const src = q.get("src"), id = q.get("id"), until = parseFloat(q.get("until") || "3");
 const v = document.getElementById("v");
 const errors = [];
-let sent = false, hls = null;
+let sent = false, hls = null, start = null;
 function report(o) {
   if (sent) return;
   sent = true;
   o.id = id; o.src = src; o.currentTime = v.currentTime; o.readyState = v.readyState;
+  o.start = start; o.played = start === null ? 0 : v.currentTime - start;
   o.videoWidth = v.videoWidth; o.videoHeight = v.videoHeight; o.errors = errors;
   o.audioBytes = v.webkitAudioDecodedByteCount; o.videoBytes = v.webkitVideoDecodedByteCount;
   const qual = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
@@ -326,8 +328,10 @@ if (!window.Hls) {
   hls.on(Hls.Events.MANIFEST_PARSED, () => {
     v.play().catch(err => errors.push("play(): " + err));
   });
+  // a live stream starts at its live edge, not at 0: count the time played since the first update
   v.addEventListener("timeupdate", () => {
-    if (v.currentTime >= until) report({ok: true});
+    if (start === null) start = v.currentTime;
+    if (v.currentTime - start >= until) report({ok: true});
   });
   v.addEventListener("error", () => report({ok: false, error: "video error " +
     (v.error ? v.error.code + " " + v.error.message : "?")}));
