@@ -134,7 +134,6 @@ note "media: $(find "$HLS" -type f | wc -l) files, $(du -sk "$HLS" | cut -f1) Ki
 
 REPORTS=$WORK/reports
 mkdir -p "$REPORTS"
-chmod 755 "$WORK" # VLC runs as nobody; it reads nothing here, but its cwd must be reachable
 start_origin --hls "$HLS" --hlsjs "$HLSJS" --report-dir "$REPORTS"
 note "origin at $ORIGIN"
 
@@ -244,6 +243,36 @@ check_pl_head_range() { # CHANNEL
 check "master playlist: HEAD Content-Length = GET's; Range bytes=0- gives 206 with the whole body" check_pl_head_range master
 check "AES media playlist: HEAD Content-Length = GET's; Range bytes=0- gives 206 with the whole body" check_pl_head_range aes
 
+# --- Range and HEAD on segments
+
+check_segment_range() { # CHANNEL FILE (the channel's first segment on disk)
+    local seg size st n=seg-$1
+    seg=$(awk '$1 == "segment" { print $2; exit }' "$WORK/links-$1" 2>/dev/null)
+    [ -n "$seg" ] || { why "no relayed segment URL from the $1 walk"; return 1; }
+    size=$(stat -c %s "$2")
+    st=$(fetch "$seg" "$n-range" -r 100-1099)
+    [ "$st" = 206 ] || why "Range bytes=100-1099 -> $st, want 206"
+    [ "$(hdr "$WORK/$n-range.h" content-range)" = "bytes 100-1099/$size" ] \
+        || why "Content-Range '$(hdr "$WORK/$n-range.h" content-range)', want 'bytes 100-1099/$size'"
+    tail -c +101 "$2" | head -c 1000 >"$WORK/$n.want"
+    cmp -s "$WORK/$n.want" "$WORK/$n-range.body" || why "the 206 body is not bytes 100-1099 of $(basename "$2")"
+    st=$(fetch "$seg" "$n-suffix" -r -188)
+    [ "$st" = 206 ] && [ "$(hdr "$WORK/$n-suffix.h" content-range)" = "bytes $((size - 188))-$((size - 1))/$size" ] \
+        || why "Range bytes=-188 -> $st '$(hdr "$WORK/$n-suffix.h" content-range)', want 206 'bytes $((size - 188))-$((size - 1))/$size'"
+    st=$(fetch "$seg" "$n-416" -r "$size-")
+    [ "$st" = 416 ] || why "Range bytes=$size- (at the end) -> $st, want 416"
+    local hs
+    hs=$(curl -sS --max-time 20 -I -o /dev/null -D "$WORK/$n-head.h" -w '%{http_code}' "$seg" 2>/dev/null || true)
+    [ "$hs" = 200 ] || why "HEAD -> $hs"
+    [ "$(hdr "$WORK/$n-head.h" content-length)" = "$size" ] || why "HEAD Content-Length '$(hdr "$WORK/$n-head.h" content-length)', want $size"
+    [ "$(hdr "$WORK/$n-head.h" content-type)" = "$3" ] || why "HEAD Content-Type '$(hdr "$WORK/$n-head.h" content-type)', want $3"
+    no_reasons
+}
+check "AES-128 segment: Range 100-1099 and -188 give 206 with the exact bytes, past the end 416; HEAD gives its length and video/mp2t" \
+    check_segment_range aes "$HLS/aes/seg0.ts" video/mp2t
+check "fMP4 segment: Range 100-1099 and -188 exact, past the end 416; HEAD gives its length and an MP4 type" \
+    check_segment_range fmp4 "$HLS/fmp4/seg0.m4s" video/iso.segment
+
 # --- security: nothing fetched that a client named
 
 check_no_open_proxy() {
@@ -338,6 +367,7 @@ check_mpv() { # CHANNEL SECONDS
 check "mpv plays the master (3 s, h264 + aac from the rendition, position advances)" check_mpv master 3
 check "mpv plays the AES-128 channel (3 s)" check_mpv aes 3
 check "mpv plays the fMP4 channel (3 s)" check_mpv fmp4 3
+check "mpv plays the live window (3 s)" check_mpv live 3
 
 # relay_served SINCE EXT: the relay's log has a 200 for a /r/ resource ending in .EXT after line SINCE
 relay_served() { tail -n +"$(($1 + 1))" "$WORK/relay.log" | grep -qE "GET /r/[A-Za-z0-9_-]+\.$2 -> 20[06]"; }
@@ -364,12 +394,13 @@ check_vlc() { # CHANNEL SECONDS SEGMENT_EXT
 check "cvlc plays the master (3 s, h264 + audio decoders, segments through the relay)" check_vlc master 3 ts
 check "cvlc plays the AES-128 channel (3 s, key through the relay)" check_vlc aes 3 ts
 check "cvlc plays the fMP4 channel (3 s)" check_vlc fmp4 3 m4s
+check "cvlc plays the live window (3 s)" check_vlc live 3 ts
 
 # ---------------------------------------------------------------- 7. streamlink
 
-check_streamlink() { # CHANNEL [streamlink options...]
-    local ch=$1 out=$WORK/streamlink-$1.ts rc
-    shift
+check_streamlink() { # CHANNEL MIN_SECONDS [streamlink options...]
+    local ch=$1 min=$2 out=$WORK/streamlink-$1.ts rc
+    shift 2
     [ -n "$STREAMLINK" ] || { why "streamlink not installed (see above)"; return 1; }
     rm -f "$out"
     timeout -k 5 60 "$STREAMLINK" --no-config --loglevel info -o "$out" "$@" "hls://${URL[$ch]}" best \
@@ -377,15 +408,17 @@ check_streamlink() { # CHANNEL [streamlink options...]
     rc=$?
     [ $rc = 0 ] || why "streamlink exit $rc: $(tail -n 5 "$WORK/streamlink-$ch.log")"
     local probe
-    probe=$(timeout -k 5 30 ffprobe -hide_banner -v error -show_entries stream=codec_type,codec_name \
-        -show_entries format=duration -of csv=p=0 "$out" 2>&1)
+    probe=$(timeout -k 5 30 ffprobe -hide_banner -v error \
+        -show_entries stream=codec_type,codec_name:format=duration -of csv=p=0 "$out" 2>&1)
     grep -q '^h264,video' <<<"$probe" || why "no h264 video in streamlink's output: $(echo $probe)"
     grep -q '^aac,audio' <<<"$probe" || why "no aac audio in streamlink's output: $(echo $probe)"
+    awk -v m="$min" '/^[0-9.]+$/ { d = $1 } END { exit !(d + 0 >= m) }' <<<"$probe" \
+        || why "streamlink's output lasts $(grep -E '^[0-9.]+$' <<<"$probe" || echo '?') s, want >= $min s"
     note "streamlink $ch: $(stat -c %s "$out" 2>/dev/null || echo 0) B; $(echo $probe)"
     no_reasons
 }
-check "streamlink saves the master's best variant with the alternate audio (ffprobe: h264 + aac)" check_streamlink master
-check "streamlink saves 6 s of the live window (--hls-duration 6; ffprobe: h264 + aac)" check_streamlink live --hls-duration 6
+check "streamlink saves the master's best variant with the alternate audio (ffprobe: h264 + aac, 16 s)" check_streamlink master 15.5
+check "streamlink saves 6 s of the live window (--hls-duration 6; ffprobe: h264 + aac, >= 5.5 s)" check_streamlink live 5.5 --hls-duration 6
 
 # ---------------------------------------------------------------- 8. hls.js in Chromium
 
