@@ -345,6 +345,37 @@ check "ffmpeg -xerror decodes the whole fMP4 channel" check_decode fmp4 15.9
 check "ffmpeg -xerror decodes 10 s of the live window (playlist reloads, sequence advancing)" check_decode live 9.9 -t 10
 check "ffmpeg -xerror decodes the whole redirected master" check_decode redirect 15.9
 
+# Three viewers of the live window at once: the relay fetches each segment once (one fetch
+# shared by concurrent requests, then kept for server::hls::OBJECT_TTL, longer than a segment
+# stays in the window).
+check_live_shared() {
+    local osince rsince i pids=() rc
+    osince=$(lines "$WORK/origin.log")
+    rsince=$(lines "$WORK/relay.log")
+    for i in 1 2 3; do
+        timeout -k 5 60 ffmpeg -nostdin -hide_banner -v error -xerror -i "${URL[live]}" \
+            -map 0:v:0 -map 0:a:0 -t 6 -f null - >/dev/null 2>"$WORK/shared-$i.err" &
+        pids+=($!)
+    done
+    for i in 1 2 3; do
+        wait "${pids[$((i - 1))]}"
+        rc=$?
+        [ $rc = 0 ] || why "viewer $i: ffmpeg exit $rc: $(head -n 3 "$WORK/shared-$i.err")"
+    done
+    local fetched served dup
+    fetched=$(tail -n +"$((osince + 1))" "$WORK/origin.log" | grep -vF 'ua=interop-walker/1.0' \
+        | grep -oE 'GET /hls/live/s[0-9]+\.ts' | sort | uniq -c)
+    dup=$(awk '$1 > 1 { print $3 " x" $1 }' <<<"$fetched" | paste -sd' ')
+    [ -z "$dup" ] || why "segments the relay fetched more than once: $dup"
+    served=$(tail -n +"$((rsince + 1))" "$WORK/relay.log" | grep -cE 'GET /r/[A-Za-z0-9_-]+\.ts -> 20[06]')
+    local n
+    n=$(grep -c . <<<"$fetched")
+    [ "$served" -ge $((2 * n + 1)) ] || why "the relay served $served segment requests for $n segments fetched: were the viewers concurrent?"
+    note "3 live viewers: $served segment requests served from $n origin fetches"
+    no_reasons
+}
+check "three concurrent ffmpeg viewers of the live window: each segment fetched from the origin once" check_live_shared
+
 # ---------------------------------------------------------------- 6. mpv, VLC
 
 MPV=(mpv --no-config --ytdl=no --vo=null --ao=null --term-playing-msg='PLAYING ${path}'
