@@ -80,7 +80,7 @@ install_hlsjs() {
         note "installing hls.js@1 with npm into $TOOLS"
         local t
         t=$(date +%s)
-        (cd "$TOOLS" && npm install --no-save --no-audit --no-fund --loglevel=error hls.js@1) \
+        npm install --prefix "$TOOLS" --no-save --no-audit --no-fund --loglevel=error hls.js@1 \
             >"$WORK/npm.log" 2>&1 || { why "npm install hls.js@1 failed: $(tail -n 5 "$WORK/npm.log")"; return 1; }
         note "npm install took $(( $(date +%s) - t )) s"
     fi
