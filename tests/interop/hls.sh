@@ -489,6 +489,14 @@ check "hls.js plays 3 s of the AES-128 channel (decrypts with the relayed key)" 
 check "hls.js plays 3 s of the fMP4 channel" check_hlsjs fmp4
 check "hls.js plays 3 s of the live window" check_hlsjs live
 
+check_relay_log() {
+    local w
+    w=$(grep -E '^(WARN|ERROR)' "$WORK/relay.log" | head -n 5)
+    [ -z "$w" ] || why "$w"
+    no_reasons
+}
+check "the relay logged no warning or error during all of the above" check_relay_log
+
 note "checks done in $(( $(date +%s) - T0 )) s (total, including installs)"
 summary
 [ "$FAILED" -eq 0 ]
