@@ -80,6 +80,31 @@ fn hls(c: &mut Criterion) {
         22
     );
     bench(c, "hls_rewrite_master", &master, &base, token_url);
+
+    // What the relay really does per URI: seal a token (ChaCha20-Poly1305 + HMAC nonce).
+    let keys = relay_core::token::Keys::from_secret(b"benchmark secret, fixed");
+    let sealed = |t: &Target<'_>| -> Result<String, relay_core::token::TokenError> {
+        let token = keys.seal(&relay_core::token::Token {
+            channel: "0123456789abcdef".into(),
+            kind: t.kind,
+            url: t.uri.as_str().to_string(),
+            expires: 2_000_000_000,
+        })?;
+        Ok(format!(
+            "http://192.168.1.2:8080/r/{token}.{}",
+            t.kind.default_ext()
+        ))
+    };
+    let mut group = c.benchmark_group("hls");
+    group.throughput(Throughput::Bytes(media.len() as u64));
+    group.bench_function("hls_rewrite_media_10k_sealed_tokens", |b| {
+        b.iter_batched_ref(
+            || Vec::with_capacity(media.len() * 4),
+            |out| hls::rewrite(black_box(&media), &base, out, sealed).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
 }
 
 criterion_group!(benches, hls);
