@@ -5,10 +5,10 @@
 
 use crate::catalog::{Catalog, Source};
 use crate::config::Config;
-use crate::log;
 use crate::m3u::{self, Playlist};
 use crate::server::{self, Shared};
 use crate::upstream::{self, Client, ClientOptions};
+use crate::{log, token};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,6 +40,11 @@ pub enum EngineError {
     NotRunning,
     /// The server task did not end in time or panicked.
     Stop(String),
+    /// The token secret in `state-dir` could not be read or created.
+    State {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl std::fmt::Display for EngineError {
@@ -50,6 +55,13 @@ impl std::fmt::Display for EngineError {
             EngineError::AlreadyRunning => f.write_str("the engine is already running"),
             EngineError::NotRunning => f.write_str("the engine is not running"),
             EngineError::Stop(why) => write!(f, "the server did not stop cleanly: {why}"),
+            EngineError::State { path, source } => {
+                write!(
+                    f,
+                    "cannot keep the token secret in {}: {source}",
+                    path.display()
+                )
+            }
         }
     }
 }
@@ -96,6 +108,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The token keys: from `token-secret`, else from the secret kept in `state-dir`, else random
+/// (tokens then end with the process).
+fn token_keys(config: &Config) -> Result<token::Keys, EngineError> {
+    if let Some(secret) = &config.token_secret {
+        return Ok(token::Keys::from_secret(secret.0.as_bytes()));
+    }
+    let Some(dir) = &config.state_dir else {
+        return Ok(token::Keys::random());
+    };
+    let secret = token::load_or_create_secret(dir).map_err(|source| EngineError::State {
+        path: dir.join(token::SECRET_FILE),
+        source,
+    })?;
+    Ok(token::Keys::from_secret(&secret))
+}
+
 impl Engine {
     /// Builds the runtime and the shared state; nothing is bound or loaded yet.
     pub fn new(config: Config) -> Result<Engine, EngineError> {
@@ -112,6 +140,7 @@ impl Engine {
             .build()
             .map_err(EngineError::Runtime)?;
         let client = Client::new(ClientOptions::from_config(&config));
+        let keys = token_keys(&config)?;
         let sources = config
             .catalogs
             .iter()
@@ -122,7 +151,7 @@ impl Engine {
             .collect();
         Ok(Engine {
             runtime,
-            shared: Arc::new(Shared::new(config, client)),
+            shared: Arc::new(Shared::with_keys(config, client, keys)),
             sources: Arc::new(Mutex::new(sources)),
             running: Mutex::new(None),
         })

@@ -1,11 +1,14 @@
 //! relay-core: the IPTV relay engine.
+pub mod base64;
 pub mod catalog;
 pub mod config;
 pub mod engine;
+pub mod hls;
 pub mod http;
 pub mod json;
 pub mod log;
 pub mod m3u;
 pub mod server;
+pub mod token;
 pub mod upstream;
 pub mod uri;

@@ -12,7 +12,9 @@ use crate::http::{
     content_range_unsatisfied, parse_content_range,
 };
 use crate::upstream::{self, Client, UpstreamError};
-use crate::{json, log, m3u};
+use crate::{json, log, m3u, token};
+
+mod hls;
 use bytes::{Buf, Bytes, BytesMut};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,6 +53,10 @@ pub struct Shared {
     pub client: Client,
     /// Counters for `/health` and, later, `/stats`.
     pub stats: Stats,
+    /// Seals and opens the tokens of HLS sub-resource URLs.
+    pub tokens: token::Keys,
+    /// HLS playlists, segments and keys shared between viewers.
+    hls_cache: Arc<hls::Cache>,
 }
 
 /// Process-wide counters, updated with relaxed atomics.
@@ -78,12 +84,25 @@ impl Default for Stats {
 }
 
 impl Shared {
+    /// Shared state with token keys from `token-secret`, or random ones (see [`Shared::with_keys`]).
     pub fn new(config: Config, client: Client) -> Shared {
+        let keys = match &config.token_secret {
+            Some(secret) => token::Keys::from_secret(secret.0.as_bytes()),
+            None => token::Keys::random(),
+        };
+        Shared::with_keys(config, client, keys)
+    }
+
+    /// Shared state sealing tokens with `keys`.
+    pub fn with_keys(config: Config, client: Client, keys: token::Keys) -> Shared {
+        let hls_cache = Arc::new(hls::Cache::new(config.hls_cache_bytes));
         Shared {
             config,
             catalog: RwLock::new(Arc::new(Catalog::default())),
             client,
             stats: Stats::default(),
+            tokens: keys,
+            hls_cache,
         }
     }
 
@@ -406,10 +425,19 @@ async fn route(ctx: &RequestContext<'_>) -> Reply {
         "/playlist.m3u8" | "/playlist.m3u" => playlist(ctx),
         "/api/channels" => channels_json(ctx),
         "/api/groups" => groups_json(ctx),
-        _ => match path.strip_prefix("/stream/") {
-            Some(rest) if !rest.is_empty() && !rest.contains('/') => stream_route(ctx, rest).await,
-            _ => Reply::error(404, "no such route"),
-        },
+        _ => {
+            let leaf = |prefix: &str| {
+                path.strip_prefix(prefix)
+                    .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+            };
+            if let Some(rest) = leaf("/stream/") {
+                stream_route(ctx, rest).await
+            } else if let Some(rest) = leaf("/r/") {
+                hls::resource(ctx, rest).await
+            } else {
+                Reply::error(404, "no such route")
+            }
+        }
     }
 }
 
@@ -523,7 +551,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         return Reply::error(404, "no such channel");
     };
     if ch.kind == ChannelKind::Hls {
-        return Reply::error(501, "HLS channels are not relayed yet");
+        return hls::channel(ctx, ch).await;
     }
     let range = ctx.head.header("range").and_then(ByteRange::parse);
     let req = upstream::Request {
@@ -546,6 +574,23 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         }
     };
     let content_type = content_type(ch, resp.head.header_str("content-type"));
+    let mut reply = relay_reply(ctx, ch, resp, range, content_type);
+    if reply.status < 300 && ch.kind == ChannelKind::Ts {
+        reply.header("Cache-Control", "no-cache, no-store");
+    }
+    reply
+}
+
+/// The answer that relays an upstream response to the client: the status, length and range
+/// headers worked out from the upstream's (cutting a range out of a full body when the upstream
+/// ignored it), and the body as a [`RelayPlan`]. Upstream errors become 502 or 416.
+fn relay_reply(
+    ctx: &RequestContext<'_>,
+    ch: &Arc<Channel>,
+    resp: upstream::Response,
+    range: Option<ByteRange>,
+    content_type: String,
+) -> Reply {
     let upstream_len = resp.content_length();
     let mut plan = RelayPlan {
         body: resp.body,
@@ -623,7 +668,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         }
     };
     reply.header("Content-Type", content_type);
-    let ranges_work = reply.length.is_some() && ch.kind == ChannelKind::File;
+    let ranges_work = reply.length.is_some() && ch.kind != ChannelKind::Ts;
     if ranges_work || resp.head.header_str("accept-ranges") == Some("bytes") {
         reply.header("Accept-Ranges", "bytes");
     }
@@ -633,9 +678,6 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         }
     }
     reply.header("Access-Control-Allow-Origin", "*");
-    if ch.kind == ChannelKind::Ts {
-        reply.header("Cache-Control", "no-cache, no-store");
-    }
     reply.body = ReplyBody::Relay(Box::new(plan));
     reply
 }

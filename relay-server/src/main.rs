@@ -3,7 +3,7 @@
 //! signals (SIGINT/SIGTERM stop with a drain, SIGHUP reloads the catalogs).
 
 use relay_core::config::{Config, KEYS};
-use relay_core::engine::Engine;
+use relay_core::engine::{Engine, EngineError};
 use relay_core::log;
 use std::process::ExitCode;
 
@@ -26,6 +26,12 @@ usage: relay-server [--listen ADDR] [--public-url URL] [--catalog PATH|URL]... [
   --upstream-idle-timeout DUR        longest upstream body silence (default 30s)
   --shutdown-grace DUR               time open connections get on stop (default 5s)
   --threads N                        worker threads, 0 = auto (default 0)
+  --token-secret TEXT                secret that seals HLS links (>= 16 chars; same on every instance
+                                     behind a load balancer; default: kept in the state dir)
+  --state-dir DIR                    where the token secret is kept (default $XDG_STATE_HOME/relay
+                                     or ~/.local/state/relay)
+  --token-ttl DUR                    how long HLS links stay valid (default 24h)
+  --hls-cache-bytes SIZE             memory for HLS playlists/segments shared by viewers (default 32m)
   -h, --help                         this text
   -V, --version                      the version
 
@@ -110,6 +116,15 @@ fn parse_settings(args: Vec<String>) -> Result<Option<Config>, String> {
     Ok(Some(config))
 }
 
+/// `$XDG_STATE_HOME/relay`, else `$HOME/.local/state/relay`.
+fn default_state_dir() -> Option<std::path::PathBuf> {
+    let nonempty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(state) = nonempty("XDG_STATE_HOME") {
+        return Some(std::path::PathBuf::from(state).join("relay"));
+    }
+    nonempty("HOME").map(|home| std::path::PathBuf::from(home).join(".local/state/relay"))
+}
+
 fn main() -> ExitCode {
     if let Ok(level) = std::env::var("RELAY_LOG") {
         match log::Level::parse(&level) {
@@ -128,8 +143,28 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let engine = match Engine::new(config) {
+    let mut config = config;
+    let default_state = config.state_dir.is_none() && config.token_secret.is_none();
+    if default_state {
+        config.state_dir = default_state_dir();
+    }
+    let engine = match Engine::new(config.clone()) {
         Ok(engine) => engine,
+        // The default place is only a convenience: without it, links last as long as the process.
+        Err(e @ EngineError::State { .. }) if default_state => {
+            relay_core::log!(
+                Warn,
+                "{e}; HLS links will not survive a restart (set --state-dir or --token-secret)"
+            );
+            config.state_dir = None;
+            match Engine::new(config) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    eprintln!("relay-server: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         Err(e) => {
             eprintln!("relay-server: {e}");
             return ExitCode::FAILURE;
