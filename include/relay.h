@@ -18,6 +18,12 @@
 #define RELAY_VERSION_NUMBER ((RELAY_VERSION_MAJOR << 16) | (RELAY_VERSION_MINOR << 8) | RELAY_VERSION_PATCH)
 
 /**
+ * The size of the buffer a mapper writes into: the longest URI the relay handles
+ * (`relay_core::uri::MAX_URI_BYTES`).
+ */
+#define RELAY_HLS_MAX_URI_BYTES 8192
+
+/**
  * What a call did. `RELAY_RESULT_OK` (0) is success; every other value is an error, grouped by
  * thousands-and-hundreds: 7000 the call itself (arguments, buffers, panics), 7100
  * configuration, 7200 the engine, 7300 HLS rewriting. A value, once published, keeps its meaning
@@ -90,6 +96,10 @@ enum relay_result
    */
   RELAY_RESULT_ENGINE_STOP_FAILED = 7204,
   /**
+   * The engine's state (the token secret in `state-dir`) could not be read or created.
+   */
+  RELAY_RESULT_ENGINE_STATE_FAILED = 7205,
+  /**
    * `relay_hls_rewrite`: the input does not start with `#EXTM3U`.
    */
   RELAY_RESULT_HLS_NOT_PLAYLIST = 7300,
@@ -124,6 +134,52 @@ enum relay_result
 typedef enum relay_result relay_result;
 #else
 typedef uint32_t relay_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a URI in a playlist names, decided by the tag that references it. The values are
+ * stable.
+ */
+enum relay_hls_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A variant or rendition playlist (`#EXT-X-STREAM-INF`, `#EXT-X-MEDIA`, ...).
+   */
+  RELAY_HLS_KIND_PLAYLIST = 1,
+  /**
+   * A media segment.
+   */
+  RELAY_HLS_KIND_SEGMENT = 2,
+  /**
+   * A decryption key (`#EXT-X-KEY`, `#EXT-X-SESSION-KEY`).
+   */
+  RELAY_HLS_KIND_KEY = 3,
+  /**
+   * An initialisation section (`#EXT-X-MAP`).
+   */
+  RELAY_HLS_KIND_MAP = 4,
+  /**
+   * A partial segment or preload hint (`#EXT-X-PART`, `#EXT-X-PRELOAD-HINT`).
+   */
+  RELAY_HLS_KIND_PART = 5,
+  /**
+   * Session data (`#EXT-X-SESSION-DATA`).
+   */
+  RELAY_HLS_KIND_DATA = 6,
+  /**
+   * A content steering manifest (`#EXT-X-CONTENT-STEERING`).
+   */
+  RELAY_HLS_KIND_STEERING = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum relay_hls_kind relay_hls_kind;
+#else
+typedef uint32_t relay_hls_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -170,6 +226,32 @@ typedef struct relay_config relay_config;
 typedef struct relay_engine relay_engine;
 
 /**
+ * Chooses the URI written in place of one URI of a playlist. `uri` is `uri_len` bytes of the
+ * original URI already resolved against the base URL (absolute, UTF-8, no NUL), valid only
+ * during the call. The mapper writes the new URI (no NUL) into `out`, which has room for
+ * `out_len` (= `RELAY_HLS_MAX_URI_BYTES`) bytes, sets `*out_n` to its length and returns
+ * `RELAY_RESULT_OK`; any other return value stops the rewrite with
+ * `RELAY_RESULT_HLS_MAPPER_FAILED`. Called on the thread that called `relay_hls_rewrite`.
+ */
+typedef relay_result (*relay_uri_mapper)(void *userdata,
+                                         const char *uri,
+                                         size_t uri_len,
+                                         char *out,
+                                         size_t out_len,
+                                         size_t *out_n);
+
+/**
+ * `relay_uri_mapper` with the kind of resource the URI names, for `relay_hls_rewrite_kind`.
+ */
+typedef relay_result (*relay_uri_kind_mapper)(void *userdata,
+                                              relay_hls_kind kind,
+                                              const char *uri,
+                                              size_t uri_len,
+                                              char *out,
+                                              size_t out_len,
+                                              size_t *out_n);
+
+/**
  * Receives one log line: `message` is `message_len` bytes of UTF-8, no line end, no NUL, valid
  * only during the call. Called from any relay thread, possibly from several at once, so it must
  * be thread-safe. It must not call `relay_set_log_callback`, `relay_engine_start`,
@@ -204,11 +286,10 @@ relay_result relay_config_new(relay_config **out);
 
 /**
  * Applies one setting by name: the server's flag names without `--` (`listen`, `public-url`,
- * `catalog`, `catalog-refresh`, `user-agent`, `max-connections`, `head-timeout`,
- * `idle-timeout`, `upstream-connect-timeout`, `upstream-response-timeout`,
- * `upstream-idle-timeout`, `shutdown-grace`, `threads`), values as on the command line
- * (durations `500ms`, `10s`, `2m`, `6h`). `catalog` appends a source; every other key
- * replaces. `listen` = `127.0.0.1:0` picks a free port (see `relay_engine_local_addr`).
+ * `catalog`, `user-agent`, the timeouts, ...: the README's settings table, or
+ * `relay-server --help`), values as on the command line (durations `500ms`, `10s`, `2m`,
+ * `6h`). `catalog` appends a source; every other key replaces. `listen` = `127.0.0.1:0` picks a
+ * free port (see `relay_engine_local_addr`).
  *
  * Key and value are UTF-8 bytes, pointer + length, no NUL needed. An unknown key gives
  * `RELAY_RESULT_CONFIG_UNKNOWN_KEY`, a bad value `RELAY_RESULT_CONFIG_BAD_VALUE`; either way the
@@ -354,6 +435,56 @@ relay_result relay_engine_stop(relay_engine *engine);
  * `engine` is NULL or an engine from `relay_engine_new` not yet freed.
  */
 void relay_engine_free(relay_engine *engine);
+
+/**
+ * Rewrites an HLS playlist (master or media): `mapper` is called once per URI, in order (URI
+ * lines and `URI="..."` attributes), with the URI resolved against `base_url` (the URL the
+ * playlist was fetched from, after redirects); its answer replaces the URI. Every other byte is
+ * kept as it was. The result goes into `out` (`out_len` bytes, no NUL) and its length into
+ * `*out_n`.
+ *
+ * A too-small `out` (NULL with `out_len` 0 is allowed) gives `RELAY_RESULT_INSUFFICIENT_SIZE`
+ * with `*out_n` = the size needed; call again with that much room (the mapper is called again).
+ * Other errors: `RELAY_RESULT_HLS_NOT_PLAYLIST`, `RELAY_RESULT_HLS_TOO_LARGE`,
+ * `RELAY_RESULT_HLS_LINE_TOO_LONG`, `RELAY_RESULT_HLS_BAD_URI`, `RELAY_RESULT_HLS_BAD_BASE_URL`,
+ * `RELAY_RESULT_HLS_MAPPER_FAILED`, `RELAY_RESULT_HLS_MAPPER_BAD_URI`,
+ * `RELAY_RESULT_INVALID_UTF8` (`base_url`). Needs no engine; thread-safe (the mapper runs on
+ * the calling thread, and may call any relay function).
+ *
+ * # Safety
+ *
+ * `playlist` is NULL (only with `len` 0) or valid for reads of `len` bytes; `base_url` likewise
+ * for `base_len` bytes; `mapper` is NULL or a function of the `relay_uri_mapper` type, called
+ * with `userdata`; `out` is NULL (only with `out_len` 0) or valid for writes of `out_len`
+ * bytes; `out_n` is NULL or valid for a write.
+ */
+relay_result relay_hls_rewrite(const uint8_t *playlist,
+                               size_t len,
+                               const char *base_url,
+                               size_t base_len,
+                               relay_uri_mapper mapper,
+                               void *userdata,
+                               uint8_t *out,
+                               size_t out_len,
+                               size_t *out_n);
+
+/**
+ * `relay_hls_rewrite` with a mapper that is also told what each URI names
+ * (`relay_hls_kind`), e.g. to give segments and keys different routes.
+ *
+ * # Safety
+ *
+ * As for `relay_hls_rewrite`, with `mapper` of the `relay_uri_kind_mapper` type.
+ */
+relay_result relay_hls_rewrite_kind(const uint8_t *playlist,
+                                    size_t len,
+                                    const char *base_url,
+                                    size_t base_len,
+                                    relay_uri_kind_mapper mapper,
+                                    void *userdata,
+                                    uint8_t *out,
+                                    size_t out_len,
+                                    size_t *out_n);
 
 /**
  * Sends the library's log lines to `callback` with `userdata` (first argument), instead of

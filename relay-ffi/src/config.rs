@@ -40,11 +40,10 @@ pub unsafe extern "C" fn relay_config_new(out: *mut *mut relay_config) -> relay_
 }
 
 /// Applies one setting by name: the server's flag names without `--` (`listen`, `public-url`,
-/// `catalog`, `catalog-refresh`, `user-agent`, `max-connections`, `head-timeout`,
-/// `idle-timeout`, `upstream-connect-timeout`, `upstream-response-timeout`,
-/// `upstream-idle-timeout`, `shutdown-grace`, `threads`), values as on the command line
-/// (durations `500ms`, `10s`, `2m`, `6h`). `catalog` appends a source; every other key
-/// replaces. `listen` = `127.0.0.1:0` picks a free port (see `relay_engine_local_addr`).
+/// `catalog`, `user-agent`, the timeouts, ...: the README's settings table, or
+/// `relay-server --help`), values as on the command line (durations `500ms`, `10s`, `2m`,
+/// `6h`). `catalog` appends a source; every other key replaces. `listen` = `127.0.0.1:0` picks a
+/// free port (see `relay_engine_local_addr`).
 ///
 /// Key and value are UTF-8 bytes, pointer + length, no NUL needed. An unknown key gives
 /// `RELAY_RESULT_CONFIG_UNKNOWN_KEY`, a bad value `RELAY_RESULT_CONFIG_BAD_VALUE`; either way the

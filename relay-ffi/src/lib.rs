@@ -18,6 +18,7 @@
 pub mod config;
 pub mod engine;
 mod guard;
+pub mod hls;
 pub mod log;
 pub mod result;
 

@@ -48,6 +48,8 @@ pub enum relay_result {
     EngineRuntimeFailed = 7203,
     /// The server did not stop within `shutdown-grace` plus a short slack; it was cut.
     EngineStopFailed = 7204,
+    /// The engine's state (the token secret in `state-dir`) could not be read or created.
+    EngineStateFailed = 7205,
 
     /// `relay_hls_rewrite`: the input does not start with `#EXTM3U`.
     HlsNotPlaylist = 7300,
@@ -87,6 +89,7 @@ impl relay_result {
         relay_result::EngineBindFailed,
         relay_result::EngineRuntimeFailed,
         relay_result::EngineStopFailed,
+        relay_result::EngineStateFailed,
         relay_result::HlsNotPlaylist,
         relay_result::HlsTooLarge,
         relay_result::HlsLineTooLong,
@@ -124,6 +127,9 @@ impl relay_result {
             relay_result::EngineStopFailed => {
                 "the server did not stop within its shutdown grace and was cut"
             }
+            relay_result::EngineStateFailed => {
+                "the token secret in state-dir could not be read or created"
+            }
             relay_result::HlsNotPlaylist => "the input is not an HLS playlist (no #EXTM3U)",
             relay_result::HlsTooLarge => "the playlist is larger than the rewriter accepts",
             relay_result::HlsLineTooLong => "a playlist line is longer than the rewriter accepts",
@@ -152,6 +158,7 @@ impl From<EngineError> for relay_result {
             EngineError::AlreadyRunning => relay_result::EngineAlreadyRunning,
             EngineError::NotRunning => relay_result::EngineNotRunning,
             EngineError::Stop(_) => relay_result::EngineStopFailed,
+            EngineError::State { .. } => relay_result::EngineStateFailed,
         }
     }
 }
