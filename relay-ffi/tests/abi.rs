@@ -278,3 +278,40 @@ fn null_pointers_are_refused_and_free_null_is_a_no_op() {
         assert_eq!(&text[..len], b"a required pointer argument was NULL");
     }
 }
+
+#[test]
+fn header_version_macros_match_the_crate() {
+    let header =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../include/relay.h"))
+            .unwrap();
+    let macro_value = |name: &str| {
+        let prefix = format!("#define {name} ");
+        let line = header.lines().find_map(|l| l.strip_prefix(prefix.as_str()));
+        line.unwrap_or_else(|| panic!("{name} missing from relay.h"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        macro_value("RELAY_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
+    assert_eq!(
+        macro_value("RELAY_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_MINOR")
+    );
+    assert_eq!(
+        macro_value("RELAY_VERSION_PATCH"),
+        env!("CARGO_PKG_VERSION_PATCH")
+    );
+    // Every export of the library is declared in the header (it is regenerated, not edited).
+    for export in [
+        "relay_engine_stats_json",
+        "relay_hls_rewrite",
+        "relay_set_log_callback",
+    ] {
+        assert!(
+            header.contains(&format!(" {export}(")),
+            "{export} missing from relay.h"
+        );
+    }
+}
