@@ -20,6 +20,13 @@ pub mod engine;
 mod guard;
 pub mod hls;
 pub mod log;
+// The library catches panics at the boundary, which needs unwinding; only the server binary may
+// be built with `panic = "abort"` (the `router` profile, `-p relay-server`).
+#[cfg(panic = "abort")]
+compile_error!(
+    "relay-ffi must be built with panic = \"unwind\" (build the router profile only for relay-server)"
+);
+
 pub mod result;
 
 use std::ffi::c_char;

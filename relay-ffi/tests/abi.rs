@@ -315,3 +315,54 @@ fn header_version_macros_match_the_crate() {
         );
     }
 }
+
+#[test]
+fn one_engine_from_many_threads() {
+    let engine = new_engine(&[("listen", "127.0.0.1:0"), ("shutdown-grace", "1s")]);
+    /// The engine pointer, shared: the header promises every engine call is thread-safe.
+    #[derive(Clone, Copy)]
+    struct Shared(*mut relay_engine);
+    // SAFETY: relay_engine is Send + Sync (asserted in the crate); the pointer stays live until
+    // every thread is joined.
+    unsafe impl Send for Shared {}
+    let shared = Shared(engine);
+    let m3u = "#EXTM3U\n#EXTINF:-1,T\nhttp://127.0.0.1:9/t.ts\n";
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let engine = { shared }.0;
+                for round in 0..20 {
+                    match (i + round) % 4 {
+                        0 => assert!(matches!(
+                            start(engine),
+                            relay_result::Ok | relay_result::EngineAlreadyRunning
+                        )),
+                        1 => assert!(matches!(
+                            stop(engine),
+                            relay_result::Ok | relay_result::EngineNotRunning
+                        )),
+                        2 => assert_eq!(load(engine, m3u), Ok(1)),
+                        _ => {
+                            let (mut buf, mut n) = ([0u8; 1024], 0usize);
+                            let buf = buf.as_mut_ptr().cast();
+                            // SAFETY: `engine` is live; `buf` holds 1024 bytes; `n` is valid.
+                            let (a, s) = unsafe {
+                                (
+                                    relay_engine_local_addr(engine, buf, 1024, &mut n),
+                                    relay_engine_stats_json(engine, buf, 1024, &mut n),
+                                )
+                            };
+                            let fine = [relay_result::Ok, relay_result::EngineNotRunning];
+                            assert!(fine.contains(&a) && fine.contains(&s), "{a:?} {s:?}");
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // SAFETY: `engine` is live and no other thread uses it any more.
+    unsafe { relay_engine_free(engine) };
+}

@@ -181,56 +181,24 @@ fn embed_c_runs_clean_under_sanitizers_or_valgrind() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The README's example (the ```c block after `<!-- c-example -->`).
-fn readme_example() -> String {
+/// A fenced block of the README: the one after the `<!-- {marker} -->` line.
+fn readme_block(marker: &str, lang: &str) -> String {
     let readme = std::fs::read_to_string(crate_dir().join("../README.md")).unwrap();
     let start = readme
-        .find("<!-- c-example -->")
-        .expect("README has the C example");
+        .find(&format!("<!-- {marker} -->"))
+        .unwrap_or_else(|| panic!("README has no {marker} block"));
+    let fence = format!("```{lang}\n");
     let block = &readme[start..];
-    let code = &block[block.find("```c\n").unwrap() + 5..];
+    let code = &block[block.find(&fence).unwrap() + fence.len()..];
     code[..code.find("```").unwrap()].to_string()
 }
 
-#[test]
-fn readme_example_builds_with_pkg_config_and_serves() {
-    let dir = scratch("readme");
-    let prefix = dir.join("prefix");
-    run_tool(
-        Command::new("sh")
-            .arg(crate_dir().join("install.sh"))
-            .arg(&prefix)
-            .arg(lib_dir()),
-    );
-    let src = dir.join("serve.c");
-    std::fs::write(&src, readme_example()).unwrap();
-    let pc_path = prefix.join("lib/pkgconfig");
-    let flags = Command::new("pkg-config")
-        .args(["--cflags", "--libs", "relay"])
-        .env("PKG_CONFIG_PATH", &pc_path)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run pkg-config: {e} (apt-get install pkg-config)"));
-    assert!(flags.status.success(), "{flags:?}");
-    let flags = String::from_utf8(flags.stdout).unwrap();
-    let exe = dir.join("serve");
-    run_tool(
-        Command::new("gcc")
-            .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
-            .arg(&src)
-            .args(flags.split_whitespace())
-            .arg("-o")
-            .arg(&exe),
-    );
-
-    let catalog = dir.join("channels.m3u");
-    std::fs::write(
-        &catalog,
-        "#EXTM3U\n#EXTINF:-1 tvg-id=\"x\",Example One\nhttp://127.0.0.1:9/one.ts\n",
-    )
-    .unwrap();
-    let mut child = Command::new(&exe)
-        .arg(&catalog)
-        .env("LD_LIBRARY_PATH", prefix.join("lib"))
+/// Runs the README example binary: it prints the playlist URL, serves it, and stops cleanly
+/// when its standard input closes.
+fn run_readme_example(exe: &Path, catalog: &Path, lib_path: &Path) {
+    let mut child = Command::new(exe)
+        .arg(catalog)
+        .env("LD_LIBRARY_PATH", lib_path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -240,13 +208,10 @@ fn readme_example_builds_with_pkg_config_and_serves() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("playlist: http://")
-        .unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("unexpected first line {first:?}")
-        });
+    let Some(url) = first.trim().strip_prefix("playlist: http://") else {
+        let _ = child.kill();
+        panic!("{}: unexpected first line {first:?}", exe.display())
+    };
     let (addr, path) = url.split_once('/').unwrap();
     let mut s = TcpStream::connect(addr).unwrap();
     write!(
@@ -262,7 +227,50 @@ fn readme_example_builds_with_pkg_config_and_serves() {
     );
     drop(child.stdin.take()); // EOF on stdin: the example stops the relay and exits
     let status = wait_within(&mut child, RUN_LIMIT, "the README example");
-    assert!(status.success(), "{status}");
+    assert!(status.success(), "{}: {status}", exe.display());
     assert!(TcpStream::connect(addr).is_err(), "stopped");
+}
+
+#[test]
+fn readme_example_builds_with_pkg_config_and_serves() {
+    let dir = scratch("readme");
+    let prefix = dir.join("prefix");
+    run_tool(
+        Command::new("sh")
+            .arg(crate_dir().join("install.sh"))
+            .arg(&prefix)
+            .arg(lib_dir()),
+    );
+    std::fs::write(dir.join("serve.c"), readme_block("c-example", "c")).unwrap();
+    let pc_path = prefix.join("lib/pkgconfig");
+    // The README's build commands, as written (shared `serve`, static `serve-static`).
+    run_tool(
+        Command::new("sh")
+            .args(["-e", "-c", &readme_block("c-build", "sh")])
+            .current_dir(&dir)
+            .env("PKG_CONFIG_PATH", &pc_path),
+    );
+    // And free of warnings under the project's strict flags.
+    run_tool(
+        Command::new("sh")
+            .args([
+                "-e",
+                "-c",
+                "gcc -std=c11 -Wall -Wextra -Werror -fsyntax-only serve.c $(pkg-config --cflags relay)",
+            ])
+            .current_dir(&dir)
+            .env("PKG_CONFIG_PATH", &pc_path),
+    );
+
+    let catalog = dir.join("channels.m3u");
+    std::fs::write(
+        &catalog,
+        "#EXTM3U\n#EXTINF:-1 tvg-id=\"x\",Example One\nhttp://127.0.0.1:9/one.ts\n",
+    )
+    .unwrap();
+    run_readme_example(&dir.join("serve"), &catalog, &prefix.join("lib"));
+    let empty = dir.join("no-libs");
+    std::fs::create_dir_all(&empty).unwrap();
+    run_readme_example(&dir.join("serve-static"), &catalog, &empty);
     std::fs::remove_dir_all(&dir).unwrap();
 }
