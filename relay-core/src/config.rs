@@ -96,7 +96,8 @@ pub struct Config {
     /// a quarter hour). A paused VOD player needs its tokens when it resumes.
     pub token_ttl: Duration,
     /// `hls-cache-bytes`: memory for HLS playlists, segments and keys shared between viewers
-    /// (`0` disables sharing: every request is fetched on its own). Sizes take `k`, `m`, `g`.
+    /// (`0` keeps nothing after a fetch; concurrent requests still share one). Sizes take `k`,
+    /// `m`, `g`.
     pub hls_cache_bytes: usize,
 }
 

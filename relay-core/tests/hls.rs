@@ -437,3 +437,177 @@ async fn upstream_failures_are_502_or_504_with_a_reason() {
     assert_eq!(down.status, 502, "{}", down.text());
     relay.stop().await;
 }
+
+fn keep_alive(data: &[u8], content_type: &'static str, per_connection: usize) -> Behavior {
+    Behavior::KeepAlive {
+        data: arc(data.to_vec()),
+        content_type,
+        per_connection,
+    }
+}
+
+#[tokio::test]
+async fn upstream_connections_are_kept_alive_and_stale_ones_replaced() {
+    let origin = Origin::start().await;
+    let segs: Vec<Vec<u8>> = (0..5).map(|i| file_bytes(3000 + i, i as u64)).collect();
+    let mut text = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n".to_string();
+    for i in 0..segs.len() {
+        text.push_str(&format!("#EXTINF:2,\nk{i}.ts\n"));
+    }
+    let many = usize::MAX;
+    origin.route(
+        "/k/index.m3u8",
+        keep_alive(text.as_bytes(), "application/vnd.apple.mpegurl", many),
+    );
+    for (i, seg) in segs.iter().enumerate() {
+        origin.route(&format!("/k/k{i}.ts"), keep_alive(seg, "video/mp2t", many));
+    }
+    let relay = Relay::start(&m3u_for(&origin.url("/k/index.m3u8"), "")).await;
+    let pl = relay
+        .get(&format!("/stream/{}.m3u8", relay.id("Live HLS")))
+        .await;
+    let links = relay_links(&pl.text(), &relay);
+    for (link, seg) in links.iter().zip(&segs) {
+        assert_eq!(&relay.get(link).await.body, seg);
+    }
+    assert_eq!(
+        origin.connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the playlist and five segments came over one connection"
+    );
+
+    // A server that closes each connection after one answer, just as the next request comes:
+    // the request is sent again on a fresh connection, and the viewer sees no error.
+    let brief = Origin::start().await;
+    brief.route(
+        "/b/index.m3u8",
+        keep_alive(
+            b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\na.ts\n#EXTINF:2,\nb.ts\n",
+            "application/vnd.apple.mpegurl",
+            1,
+        ),
+    );
+    brief.route("/b/a.ts", keep_alive(b"first", "video/mp2t", 1));
+    brief.route("/b/b.ts", keep_alive(b"second", "video/mp2t", 1));
+    let relay2 = Relay::start(&m3u_for(&brief.url("/b/index.m3u8"), "")).await;
+    let pl = relay2
+        .get(&format!("/stream/{}.m3u8", relay2.id("Live HLS")))
+        .await;
+    let links = relay_links(&pl.text(), &relay2);
+    for (link, want) in links.iter().zip([&b"first"[..], b"second"]) {
+        let resp = relay2.get(link).await;
+        assert_eq!(resp.status, 200, "{}", resp.text());
+        assert_eq!(resp.body, want);
+    }
+    assert_eq!(
+        brief.connections.load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
+    assert_eq!(brief.seen("/b/a.ts").len(), 2, "sent, refused, sent again");
+    relay.stop().await;
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_playlist_is_refused_with_a_reason() {
+    let origin = Origin::start().await;
+    let mut huge = b"#EXTM3U\n".to_vec();
+    huge.resize(relay_core::hls::MAX_PLAYLIST_BYTES + 1, b'#');
+    origin.route("/huge.m3u8", file(&huge, "application/vnd.apple.mpegurl"));
+    origin.route(
+        "/huge-chunked.m3u8",
+        Behavior::Chunked {
+            data: arc(huge),
+            piece: 1 << 20,
+            finish: true,
+        },
+    );
+    let m3u = format!(
+        "#EXTM3U\n#EXTINF:-1,Sized\n{}\n#EXTINF:-1,Chunked\n{}\n",
+        origin.url("/huge.m3u8"),
+        origin.url("/huge-chunked.m3u8")
+    );
+    let relay = Relay::start(&m3u).await;
+    for name in ["Sized", "Chunked"] {
+        let resp = relay.get(&format!("/stream/{}.m3u8", relay.id(name))).await;
+        assert_eq!(resp.status, 502, "{name}");
+        assert!(resp.text().contains("too large"), "{name}: {}", resp.text());
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn keys_maps_renditions_and_parts_are_relayed() {
+    let origin = Origin::start().await;
+    let key = file_bytes(16, 99);
+    let init = file_bytes(700, 1);
+    let part = file_bytes(900, 2);
+    let audio_seg = file_bytes(1200, 3);
+    origin.route(
+        "/m/master.m3u8",
+        playlist(
+            "#EXTM3U\r\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aud\",NAME=\"English, main\",DEFAULT=YES,URI=\"audio/a.m3u8\"\r\n#EXT-X-STREAM-INF:BANDWIDTH=900000,CODECS=\"avc1.64001f,mp4a.40.2\",AUDIO=\"aud\"\r\nvideo/v.m3u8\r\n#EXT-X-X-UNKNOWN:URI=\"kept/as/is\"\r\n",
+        ),
+    );
+    origin.route(
+        "/m/video/v.m3u8",
+        playlist(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-VERSION:9\n#EXT-X-KEY:METHOD=AES-128,URI=\"../keys/k.key?kid=7\",IV=0x000102030405060708090a0b0c0d0e0f\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXT-X-PART:DURATION=0.5,URI=\"p1.m4s\"\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p2.m4s\"\n#EXT-X-RENDITION-REPORT:URI=\"../audio/a.m3u8\",LAST-MSN=1\n",
+        ),
+    );
+    origin.route(
+        "/m/audio/a.m3u8",
+        playlist("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\na1.aac\n"),
+    );
+    origin.route("/m/keys/k.key", file(&key, "text/plain"));
+    origin.route("/m/video/init.mp4", file(&init, "video/mp4"));
+    origin.route("/m/video/p1.m4s", file(&part, "application/octet-stream"));
+    origin.route("/m/audio/a1.aac", file(&audio_seg, "audio/aac"));
+    let relay = Relay::start(&m3u_for(&origin.url("/m/master.m3u8"), "")).await;
+    let master = relay
+        .get(&format!("/stream/{}.m3u8", relay.id("Live HLS")))
+        .await
+        .text();
+    assert!(
+        master.contains("\r\n#EXT-X-X-UNKNOWN:URI=\"kept/as/is\"\r\n"),
+        "{master}"
+    );
+    assert!(
+        master.contains("NAME=\"English, main\",DEFAULT=YES,URI=\""),
+        "{master}"
+    );
+    let links = relay_links(&master, &relay);
+    assert_eq!(links.len(), 2, "{master}");
+    let audio = relay.get(&links[0]).await.text();
+    let a = relay_links(&audio, &relay);
+    let got = relay.get(&a[0]).await;
+    assert_eq!(got.body, audio_seg);
+    assert_eq!(got.header("content-type"), Some("audio/aac"));
+    assert!(a[0].ends_with(".aac"), "{a:?}");
+
+    let video = relay.get(&links[1]).await.text();
+    assert!(!video.contains(&origin.addr.to_string()), "{video}");
+    assert!(
+        video.contains(",IV=0x000102030405060708090a0b0c0d0e0f\n"),
+        "{video}"
+    );
+    let v = relay_links(&video, &relay);
+    assert_eq!(v.len(), 5, "key, map, part, hint, report: {video}");
+    let k = relay.get(&v[0]).await;
+    assert_eq!(k.body, key);
+    assert_eq!(k.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(origin.seen("/m/keys/k.key").len(), 1);
+    let m = relay.get(&v[1]).await;
+    assert!(v[1].ends_with(".mp4"));
+    assert_eq!(m.body, init);
+    assert_eq!(m.header("content-type"), Some("video/mp4"));
+    let p = relay.get(&v[2]).await;
+    assert!(v[2].ends_with(".m4s"));
+    assert_eq!(p.body, part);
+    assert_eq!(p.header("content-type"), Some("video/mp4"));
+    assert!(
+        v[4].ends_with(".m3u8"),
+        "a rendition report names a playlist"
+    );
+    relay.stop().await;
+}
