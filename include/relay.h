@@ -24,6 +24,16 @@
 #define RELAY_HLS_MAX_URI_BYTES 8192
 
 /**
+ * The largest playlist `relay_hls_rewrite` accepts (16 MiB; `relay_core::hls::MAX_PLAYLIST_BYTES`).
+ */
+#define RELAY_HLS_MAX_PLAYLIST_BYTES ((16 * 1024) * 1024)
+
+/**
+ * The longest playlist line `relay_hls_rewrite` accepts (64 KiB; `relay_core::hls::MAX_LINE_BYTES`).
+ */
+#define RELAY_HLS_MAX_LINE_BYTES (64 * 1024)
+
+/**
  * What a call did. `RELAY_RESULT_OK` (0) is success; every other value is an error, grouped by
  * thousands-and-hundreds: 7000 the call itself (arguments, buffers, panics), 7100
  * configuration, 7200 the engine, 7300 HLS rewriting. A value, once published, keeps its meaning
@@ -104,15 +114,16 @@ enum relay_result
    */
   RELAY_RESULT_HLS_NOT_PLAYLIST = 7300,
   /**
-   * `relay_hls_rewrite`: the input is larger than the rewriter accepts.
+   * `relay_hls_rewrite`: the input is larger than `RELAY_HLS_MAX_PLAYLIST_BYTES`.
    */
   RELAY_RESULT_HLS_TOO_LARGE = 7301,
   /**
-   * `relay_hls_rewrite`: a line is longer than the rewriter accepts.
+   * `relay_hls_rewrite`: a line is longer than `RELAY_HLS_MAX_LINE_BYTES`.
    */
   RELAY_RESULT_HLS_LINE_TOO_LONG = 7302,
   /**
-   * `relay_hls_rewrite`: a URI in the playlist cannot be resolved against the base URL.
+   * `relay_hls_rewrite`: a URI in the playlist does not parse, or the mapper's replacement
+   * cannot stand where it goes (a `,` in an unquoted attribute value).
    */
   RELAY_RESULT_HLS_BAD_URI = 7303,
   /**
@@ -437,16 +448,20 @@ relay_result relay_engine_stop(relay_engine *engine);
 void relay_engine_free(relay_engine *engine);
 
 /**
- * Rewrites an HLS playlist (master or media): `mapper` is called once per URI, in order (URI
- * lines and `URI="..."` attributes), with the URI resolved against `base_url` (the URL the
- * playlist was fetched from, after redirects); its answer replaces the URI. Every other byte is
- * kept as it was. The result goes into `out` (`out_len` bytes, no NUL) and its length into
- * `*out_n`.
+ * Rewrites an HLS playlist (multivariant or media, LL-HLS included): `mapper` is called once
+ * per URI, in order (URI lines and the URI attributes of `EXT-X-KEY`, `EXT-X-MAP`,
+ * `EXT-X-MEDIA`, `EXT-X-PART`, ...), with the URI resolved against `base_url` (the URL the
+ * playlist was fetched from, after redirects); its answer replaces the URI. Only URIs that
+ * resolve to `http`/`https` are mapped: others (`data:`, `skd://`) stay as written. Every other
+ * byte is kept as it was (unknown tags, comments, line ends). The result goes into `out`
+ * (`out_len` bytes, no NUL) and its length into `*out_n`.
  *
  * A too-small `out` (NULL with `out_len` 0 is allowed) gives `RELAY_RESULT_INSUFFICIENT_SIZE`
  * with `*out_n` = the size needed; call again with that much room (the mapper is called again).
- * Other errors: `RELAY_RESULT_HLS_NOT_PLAYLIST`, `RELAY_RESULT_HLS_TOO_LARGE`,
- * `RELAY_RESULT_HLS_LINE_TOO_LONG`, `RELAY_RESULT_HLS_BAD_URI`, `RELAY_RESULT_HLS_BAD_BASE_URL`,
+ * Other errors: `RELAY_RESULT_HLS_NOT_PLAYLIST`, `RELAY_RESULT_HLS_TOO_LARGE` (over
+ * `RELAY_HLS_MAX_PLAYLIST_BYTES`), `RELAY_RESULT_HLS_LINE_TOO_LONG` (over
+ * `RELAY_HLS_MAX_LINE_BYTES`), `RELAY_RESULT_HLS_BAD_URI` (a URI that does not parse, or a
+ * replacement that cannot stand there), `RELAY_RESULT_HLS_BAD_BASE_URL`,
  * `RELAY_RESULT_HLS_MAPPER_FAILED`, `RELAY_RESULT_HLS_MAPPER_BAD_URI`,
  * `RELAY_RESULT_INVALID_UTF8` (`base_url`). Needs no engine; thread-safe (the mapper runs on
  * the calling thread, and may call any relay function).

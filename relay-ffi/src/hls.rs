@@ -10,7 +10,13 @@ use std::ffi::{c_char, c_void};
 /// The size of the buffer a mapper writes into: the longest URI the relay handles
 /// (`relay_core::uri::MAX_URI_BYTES`).
 pub const RELAY_HLS_MAX_URI_BYTES: usize = 8192;
+/// The largest playlist `relay_hls_rewrite` accepts (16 MiB; `relay_core::hls::MAX_PLAYLIST_BYTES`).
+pub const RELAY_HLS_MAX_PLAYLIST_BYTES: usize = 16 * 1024 * 1024;
+/// The longest playlist line `relay_hls_rewrite` accepts (64 KiB; `relay_core::hls::MAX_LINE_BYTES`).
+pub const RELAY_HLS_MAX_LINE_BYTES: usize = 64 * 1024;
 const _: () = assert!(RELAY_HLS_MAX_URI_BYTES == uri::MAX_URI_BYTES);
+const _: () = assert!(RELAY_HLS_MAX_PLAYLIST_BYTES == hls::MAX_PLAYLIST_BYTES);
+const _: () = assert!(RELAY_HLS_MAX_LINE_BYTES == hls::MAX_LINE_BYTES);
 
 /// What a URI in a playlist names, decided by the tag that references it. The values are
 /// stable.
@@ -130,16 +136,20 @@ unsafe fn rewrite(
     }
 }
 
-/// Rewrites an HLS playlist (master or media): `mapper` is called once per URI, in order (URI
-/// lines and `URI="..."` attributes), with the URI resolved against `base_url` (the URL the
-/// playlist was fetched from, after redirects); its answer replaces the URI. Every other byte is
-/// kept as it was. The result goes into `out` (`out_len` bytes, no NUL) and its length into
-/// `*out_n`.
+/// Rewrites an HLS playlist (multivariant or media, LL-HLS included): `mapper` is called once
+/// per URI, in order (URI lines and the URI attributes of `EXT-X-KEY`, `EXT-X-MAP`,
+/// `EXT-X-MEDIA`, `EXT-X-PART`, ...), with the URI resolved against `base_url` (the URL the
+/// playlist was fetched from, after redirects); its answer replaces the URI. Only URIs that
+/// resolve to `http`/`https` are mapped: others (`data:`, `skd://`) stay as written. Every other
+/// byte is kept as it was (unknown tags, comments, line ends). The result goes into `out`
+/// (`out_len` bytes, no NUL) and its length into `*out_n`.
 ///
 /// A too-small `out` (NULL with `out_len` 0 is allowed) gives `RELAY_RESULT_INSUFFICIENT_SIZE`
 /// with `*out_n` = the size needed; call again with that much room (the mapper is called again).
-/// Other errors: `RELAY_RESULT_HLS_NOT_PLAYLIST`, `RELAY_RESULT_HLS_TOO_LARGE`,
-/// `RELAY_RESULT_HLS_LINE_TOO_LONG`, `RELAY_RESULT_HLS_BAD_URI`, `RELAY_RESULT_HLS_BAD_BASE_URL`,
+/// Other errors: `RELAY_RESULT_HLS_NOT_PLAYLIST`, `RELAY_RESULT_HLS_TOO_LARGE` (over
+/// `RELAY_HLS_MAX_PLAYLIST_BYTES`), `RELAY_RESULT_HLS_LINE_TOO_LONG` (over
+/// `RELAY_HLS_MAX_LINE_BYTES`), `RELAY_RESULT_HLS_BAD_URI` (a URI that does not parse, or a
+/// replacement that cannot stand there), `RELAY_RESULT_HLS_BAD_BASE_URL`,
 /// `RELAY_RESULT_HLS_MAPPER_FAILED`, `RELAY_RESULT_HLS_MAPPER_BAD_URI`,
 /// `RELAY_RESULT_INVALID_UTF8` (`base_url`). Needs no engine; thread-safe (the mapper runs on
 /// the calling thread, and may call any relay function).
@@ -309,6 +319,27 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn attributes_are_mapped_with_their_kind_and_other_schemes_stay() {
+        let playlist = "#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"k.bin\",IV=0x1\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI=\"skd://x\"\n#EXTINF:4,\ns.m4s\n";
+        let (r, out, n, seen) = run(playlist, BASE, 4096);
+        assert_eq!(r, relay_result::Ok);
+        assert_eq!(
+            std::str::from_utf8(&out[..n]).unwrap(),
+            "#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=\"r/0\",IV=0x1\n#EXT-X-MAP:URI=\"r/1\"\n#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI=\"skd://x\"\n#EXTINF:4,\nr/2\n"
+        );
+        let kinds: Vec<_> = seen.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            kinds,
+            [
+                relay_hls_kind::Key,
+                relay_hls_kind::Map,
+                relay_hls_kind::Segment
+            ]
+        );
+        assert_eq!(seen[0].1, "http://origin.test/live/k.bin");
     }
 
     #[test]

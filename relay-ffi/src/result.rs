@@ -53,11 +53,12 @@ pub enum relay_result {
 
     /// `relay_hls_rewrite`: the input does not start with `#EXTM3U`.
     HlsNotPlaylist = 7300,
-    /// `relay_hls_rewrite`: the input is larger than the rewriter accepts.
+    /// `relay_hls_rewrite`: the input is larger than `RELAY_HLS_MAX_PLAYLIST_BYTES`.
     HlsTooLarge = 7301,
-    /// `relay_hls_rewrite`: a line is longer than the rewriter accepts.
+    /// `relay_hls_rewrite`: a line is longer than `RELAY_HLS_MAX_LINE_BYTES`.
     HlsLineTooLong = 7302,
-    /// `relay_hls_rewrite`: a URI in the playlist cannot be resolved against the base URL.
+    /// `relay_hls_rewrite`: a URI in the playlist does not parse, or the mapper's replacement
+    /// cannot stand where it goes (a `,` in an unquoted attribute value).
     HlsBadUri = 7303,
     /// `relay_hls_rewrite`: the base URL is not an absolute URI.
     HlsBadBaseUrl = 7304,
@@ -131,9 +132,11 @@ impl relay_result {
                 "the token secret in state-dir could not be read or created"
             }
             relay_result::HlsNotPlaylist => "the input is not an HLS playlist (no #EXTM3U)",
-            relay_result::HlsTooLarge => "the playlist is larger than the rewriter accepts",
-            relay_result::HlsLineTooLong => "a playlist line is longer than the rewriter accepts",
-            relay_result::HlsBadUri => "a playlist URI cannot be resolved against the base URL",
+            relay_result::HlsTooLarge => "the playlist is larger than 16 MiB",
+            relay_result::HlsLineTooLong => "a playlist line is longer than 64 KiB",
+            relay_result::HlsBadUri => {
+                "a playlist URI does not parse, or its replacement cannot stand there"
+            }
             relay_result::HlsBadBaseUrl => "the base URL is not an absolute URI",
             relay_result::HlsMapperFailed => "the URI mapper returned an error",
             relay_result::HlsMapperBadUri => "the URI mapper wrote a URI unfit for a playlist",

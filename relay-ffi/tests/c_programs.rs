@@ -127,6 +127,15 @@ fn embed_c_runs_clean_under_sanitizers_or_valgrind() {
     let origin = rt.block_on(Origin::start());
     let ts = Arc::new(ts_packets(1000));
     origin.route("/live.ts", Behavior::FileNoRanges { data: ts.clone() });
+    // A live stream that outlasts the program's interest in it (it hangs up after 8 KiB).
+    origin.route(
+        "/endless.ts",
+        Behavior::Live {
+            data: Arc::new(ts_packets(100_000)),
+            piece: 188 * 64,
+            pause: Duration::from_millis(5),
+        },
+    );
 
     let (mut cmd, limit) = if valgrind {
         let mut cmd = Command::new("valgrind");
@@ -157,12 +166,14 @@ fn embed_c_runs_clean_under_sanitizers_or_valgrind() {
         status.success(),
         "embed failed ({status}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
+    println!("--- embed stdout\n{stdout}--- embed stderr\n{stderr}");
     assert!(stdout.contains("embed: ok"), "{stdout}");
     assert!(
         stdout.contains(&format!(": {} bytes", ts.len())),
         "{stdout}"
     );
     assert!(stdout.contains("hls: #EXTM3U"), "{stdout}");
+    assert!(stdout.contains("hung up a live stream"), "{stdout}");
     assert!(
         stderr.contains("relay log [3] relay engine listening on 127.0.0.1:"),
         "log lines reach the C callback: {stderr}"

@@ -1,8 +1,9 @@
 /*
  * embed.c: a C program that knows only relay.h and the library. It starts an engine on
  * 127.0.0.1:0, loads a catalog whose channel points at the origin given on the command line,
- * fetches /playlist.m3u8 and the channel's stream over a socket, rewrites an HLS playlist
- * through relay_hls_rewrite (including the too-small-buffer path), stops and frees.
+ * fetches /playlist.m3u8 and the channel's stream over a socket, hangs up on a live stream (no
+ * SIGPIPE may reach this process), rewrites an HLS playlist through relay_hls_rewrite (including
+ * the too-small-buffer path), stops and frees.
  *
  * usage: embed ORIGIN_HOST:PORT STREAM_BYTES
  * Built and run by relay-ffi/tests/c_programs.rs (ASan + UBSan) and relay-ffi/tests/valgrind.sh.
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static void fail_result(const char *what, relay_result r) {
@@ -119,39 +121,57 @@ static struct response http_get(const struct sockaddr_in *sa, const char *path) 
 
 struct mapper_state {
     int calls;
+    relay_hls_kind kinds[8];
     char seen[8][128]; /* the resolved URIs the mapper was given */
 };
 
-static relay_result map_uri(void *userdata, const char *uri, size_t uri_len, char *out,
-                            size_t out_len, size_t *out_n) {
-    struct mapper_state *st = userdata;
+static relay_result record(struct mapper_state *st, relay_hls_kind kind, const char *uri,
+                           size_t uri_len, char *out, size_t out_len, size_t *out_n) {
     char mapped[64];
-    int n = snprintf(mapped, sizeof mapped, "http://relay.test/r/%d", st->calls % 8);
+    int slot = st->calls % 8;
+    int n = snprintf(mapped, sizeof mapped, "http://relay.test/r/%d", slot);
     if (n < 0 || (size_t)n > out_len) return RELAY_RESULT_INSUFFICIENT_SIZE;
     if (uri_len < sizeof st->seen[0]) {
-        memcpy(st->seen[st->calls % 8], uri, uri_len);
-        st->seen[st->calls % 8][uri_len] = '\0';
+        memcpy(st->seen[slot], uri, uri_len);
+        st->seen[slot][uri_len] = '\0';
     }
+    st->kinds[slot] = kind;
     memcpy(out, mapped, (size_t)n); /* no NUL: pointer + length */
     *out_n = (size_t)n;
     st->calls++;
     return RELAY_RESULT_OK;
 }
 
+static relay_result map_uri(void *userdata, const char *uri, size_t uri_len, char *out,
+                            size_t out_len, size_t *out_n) {
+    return record(userdata, 0, uri, uri_len, out, out_len, out_n);
+}
+
+static relay_result map_uri_kind(void *userdata, relay_hls_kind kind, const char *uri,
+                                 size_t uri_len, char *out, size_t out_len, size_t *out_n) {
+    return record(userdata, kind, uri, uri_len, out, out_len, out_n);
+}
+
 static void check_hls_rewrite(void) {
     static const char playlist[] = "#EXTM3U\n"
                                    "#EXT-X-TARGETDURATION:4\n"
+                                   "#EXT-X-KEY:METHOD=AES-128,URI=\"key.bin\",IV=0x01\n"
+                                   "#EXT-X-MAP:URI=\"init.mp4\"\n"
                                    "#EXTINF:4.0,\n"
                                    "seg1.ts\n"
-                                   "#EXTINF:4.0,\n"
-                                   "/abs/seg2.ts?x=1\n"
+                                   "#X-UNKNOWN-TAG:kept as it is\n"
+                                   "#EXTINF:4.0,\r\n"
+                                   "/abs/seg2.ts?x=1\r\n"
                                    "#EXT-X-ENDLIST\n";
     static const char expected[] = "#EXTM3U\n"
                                    "#EXT-X-TARGETDURATION:4\n"
+                                   "#EXT-X-KEY:METHOD=AES-128,URI=\"http://relay.test/r/0\",IV=0x01\n"
+                                   "#EXT-X-MAP:URI=\"http://relay.test/r/1\"\n"
                                    "#EXTINF:4.0,\n"
-                                   "http://relay.test/r/0\n"
-                                   "#EXTINF:4.0,\n"
-                                   "http://relay.test/r/1\n"
+                                   "http://relay.test/r/2\n"
+                                   "#X-UNKNOWN-TAG:kept as it is\n"
+                                   "#EXTINF:4.0,\r\n"
+                                   "http://relay.test/r/3\r\n"
                                    "#EXT-X-ENDLIST\n";
     static const char base[] = "http://origin.test/live/index.m3u8";
     struct mapper_state st = {0};
@@ -164,7 +184,7 @@ static void check_hls_rewrite(void) {
                   RELAY_RESULT_INSUFFICIENT_SIZE);
     EXPECT(needed == strlen(expected));
 
-    st.calls = 0;
+    memset(&st, 0, sizeof st);
     uint8_t *out = malloc(needed);
     size_t written = 0;
     EXPECT(out != NULL);
@@ -172,10 +192,20 @@ static void check_hls_rewrite(void) {
                             map_uri, &st, out, needed, &written));
     EXPECT(written == needed);
     EXPECT(memcmp(out, expected, written) == 0);
-    EXPECT(st.calls == 2);
-    EXPECT(strcmp(st.seen[0], "http://origin.test/live/seg1.ts") == 0);
-    EXPECT(strcmp(st.seen[1], "http://origin.test/abs/seg2.ts?x=1") == 0);
+    EXPECT(st.calls == 4);
+    EXPECT(strcmp(st.seen[0], "http://origin.test/live/key.bin") == 0);
+    EXPECT(strcmp(st.seen[1], "http://origin.test/live/init.mp4") == 0);
+    EXPECT(strcmp(st.seen[2], "http://origin.test/live/seg1.ts") == 0);
+    EXPECT(strcmp(st.seen[3], "http://origin.test/abs/seg2.ts?x=1") == 0);
     printf("hls: %.*s", (int)written, (const char *)out);
+
+    /* The same through the variant that tells what each URI names. */
+    memset(&st, 0, sizeof st);
+    CHECK(relay_hls_rewrite_kind((const uint8_t *)playlist, strlen(playlist), base,
+                                 strlen(base), map_uri_kind, &st, out, needed, &written));
+    EXPECT(written == needed && memcmp(out, expected, written) == 0);
+    EXPECT(st.kinds[0] == RELAY_HLS_KIND_KEY && st.kinds[1] == RELAY_HLS_KIND_MAP);
+    EXPECT(st.kinds[2] == RELAY_HLS_KIND_SEGMENT && st.kinds[3] == RELAY_HLS_KIND_SEGMENT);
     free(out);
 
     EXPECT_RESULT(relay_hls_rewrite((const uint8_t *)"nope", 4, base, strlen(base), map_uri,
@@ -184,6 +214,44 @@ static void check_hls_rewrite(void) {
     EXPECT_RESULT(relay_hls_rewrite((const uint8_t *)playlist, strlen(playlist), base,
                                     strlen(base), NULL, NULL, NULL, 0, &written),
                   RELAY_RESULT_NULL_PARAMETER);
+}
+
+/* Reads a little of a stream, then resets the connection while the relay is still sending:
+ * the relay's next write fails, and must not raise SIGPIPE in this process (whose SIGPIPE
+ * disposition is the default: terminate). */
+static void hang_up_mid_stream(const struct sockaddr_in *sa, const char *path) {
+    char request[512], buf[4096];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT(fd >= 0);
+    EXPECT(connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0);
+    int n = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: relay\r\n\r\n", path);
+    EXPECT(n > 0 && (size_t)n < sizeof request);
+    EXPECT(write(fd, request, (size_t)n) == n);
+    size_t got = 0;
+    while (got < 2 * sizeof buf) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        EXPECT(r > 0);
+        got += (size_t)r;
+    }
+    struct linger reset = {1, 0};
+    EXPECT(setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset) == 0);
+    close(fd);
+    struct timespec pause = {0, 300 * 1000 * 1000}; /* let the relay write into the reset */
+    nanosleep(&pause, NULL);
+    printf("hung up a live stream after %zu bytes\n", got);
+}
+
+/* The n-th "/stream/..." path of a playlist body (0-based), copied into `path`. */
+static void stream_path(const char *body, int n, char *path, size_t cap) {
+    const char *url = body;
+    for (int i = 0; i <= n; i++) {
+        url = strstr(i == 0 ? url : url + 1, "/stream/");
+        EXPECT(url != NULL);
+    }
+    size_t len = strcspn(url, "\r\n");
+    EXPECT(len < cap);
+    memcpy(path, url, len);
+    path[len] = '\0';
 }
 
 int main(int argc, char **argv) {
@@ -222,13 +290,15 @@ int main(int argc, char **argv) {
     int catalog_len = snprintf(catalog, sizeof catalog,
                                "#EXTM3U\n"
                                "#EXTINF:-1 tvg-id=\"c1\" group-title=\"Test\",C One\n"
-                               "http://%s/live.ts\n",
-                               origin);
+                               "http://%s/live.ts\n"
+                               "#EXTINF:-1 tvg-id=\"c2\" group-title=\"Test\",C Live\n"
+                               "http://%s/endless.ts\n",
+                               origin, origin);
     EXPECT(catalog_len > 0 && (size_t)catalog_len < sizeof catalog);
     size_t channels = 0;
     CHECK(relay_engine_load_m3u(engine, (const uint8_t *)catalog, (size_t)catalog_len,
                                 &channels));
-    EXPECT(channels == 1);
+    EXPECT(channels == 2);
 
     CHECK(relay_engine_start(engine));
     EXPECT_RESULT(relay_engine_start(engine), RELAY_RESULT_ENGINE_ALREADY_RUNNING);
@@ -244,17 +314,13 @@ int main(int argc, char **argv) {
     struct sockaddr_in relay_addr;
     parse_addr(addr, addr_len, &relay_addr);
 
-    /* The playlist names the channel with a relay URL. */
+    /* The playlist names the channels with relay URLs. */
     struct response playlist = http_get(&relay_addr, "/playlist.m3u8");
     EXPECT(strncmp(playlist.bytes, "HTTP/1.1 200 ", 13) == 0);
     EXPECT(strstr(playlist.body, "group-title=\"Test\",C One") != NULL);
-    const char *url = strstr(playlist.body, "/stream/");
-    EXPECT(url != NULL);
-    char path[256];
-    size_t path_len = strcspn(url, "\r\n");
-    EXPECT(path_len < sizeof path);
-    memcpy(path, url, path_len);
-    path[path_len] = '\0';
+    char path[256], live_path[256];
+    stream_path(playlist.body, 0, path, sizeof path);
+    stream_path(playlist.body, 1, live_path, sizeof live_path);
     free(playlist.bytes);
 
     /* The stream is relayed whole: MPEG-TS packets, 188 bytes each. */
@@ -265,6 +331,8 @@ int main(int argc, char **argv) {
     printf("stream %s: %zu bytes\n", path, stream.body_len);
     free(stream.bytes);
 
+    hang_up_mid_stream(&relay_addr, live_path);
+
     /* Stats: size query with a NULL buffer, then the JSON. */
     size_t stats_len = 0;
     EXPECT_RESULT(relay_engine_stats_json(engine, NULL, 0, &stats_len),
@@ -273,7 +341,7 @@ int main(int argc, char **argv) {
     EXPECT(stats != NULL);
     CHECK(relay_engine_stats_json(engine, stats, stats_len + 16, &stats_len));
     stats[stats_len] = '\0';
-    EXPECT(strstr(stats, "\"requests_total\":2,") != NULL);
+    EXPECT(strstr(stats, "\"requests_total\":3,") != NULL);
     printf("stats: %s\n", stats);
     free(stats);
 
