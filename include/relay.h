@@ -18,6 +18,14 @@
 #define RELAY_VERSION_NUMBER ((RELAY_VERSION_MAJOR << 16) | (RELAY_VERSION_MINOR << 8) | RELAY_VERSION_PATCH)
 
 /**
+ * The source label of a catalog given to `relay_engine_load_m3u`; channel ids derive from it,
+ * so they stay the same across loads of the same playlist.
+ * The largest catalog `relay_engine_load_m3u` takes (256 MiB, like any catalog source:
+ * `relay_core::engine::MAX_SOURCE_BYTES`).
+ */
+#define RELAY_ENGINE_MAX_CATALOG_BYTES ((256 * 1024) * 1024)
+
+/**
  * The size of the buffer a mapper writes into: the longest URI the relay handles
  * (`relay_core::uri::MAX_URI_BYTES`).
  */
@@ -109,6 +117,10 @@ enum relay_result
    * The engine's state (the token secret in `state-dir`) could not be read or created.
    */
   RELAY_RESULT_ENGINE_STATE_FAILED = 7205,
+  /**
+   * `relay_engine_load_m3u`: the catalog is larger than `RELAY_ENGINE_MAX_CATALOG_BYTES`.
+   */
+  RELAY_RESULT_ENGINE_CATALOG_TOO_LARGE = 7206,
   /**
    * `relay_hls_rewrite`: the input does not start with `#EXTM3U`.
    */
@@ -375,7 +387,8 @@ relay_result relay_engine_local_addr(const relay_engine *engine,
  * ownership) and writes its channel count to `*out_channels`. Works before a start and while
  * running (requests in flight finish with the catalog they started with); the catalog is kept
  * across stop and start. Configured `catalog` sources are set aside until
- * `relay_engine_reload`. Unusable lines are skipped, never an error. Thread-safe.
+ * `relay_engine_reload`. Unusable lines are skipped, never an error; more than
+ * `RELAY_ENGINE_MAX_CATALOG_BYTES` is `RELAY_RESULT_ENGINE_CATALOG_TOO_LARGE`. Thread-safe.
  *
  * # Safety
  *

@@ -10,13 +10,18 @@ use crate::guard::{guard, guard_or, in_bytes, in_ref, not_in_callback, out_buf, 
 use crate::result::relay_result;
 use relay_core::catalog::{Catalog, Source};
 use relay_core::config::Config;
-use relay_core::engine::Engine;
+use relay_core::engine::{Engine, MAX_SOURCE_BYTES};
 use relay_core::m3u;
 use std::ffi::c_char;
 use std::sync::{Mutex, MutexGuard};
 
 /// The source label of a catalog given to `relay_engine_load_m3u`; channel ids derive from it,
 /// so they stay the same across loads of the same playlist.
+/// The largest catalog `relay_engine_load_m3u` takes (256 MiB, like any catalog source:
+/// `relay_core::engine::MAX_SOURCE_BYTES`).
+pub const RELAY_ENGINE_MAX_CATALOG_BYTES: usize = 256 * 1024 * 1024;
+const _: () = assert!(RELAY_ENGINE_MAX_CATALOG_BYTES as u64 == MAX_SOURCE_BYTES);
+
 pub(crate) const EMBEDDED_SOURCE_LABEL: &str = "relay_engine_load_m3u";
 
 /// A relay engine (opaque). Made by `relay_engine_new`, released by `relay_engine_free`. May be
@@ -168,7 +173,8 @@ pub unsafe extern "C" fn relay_engine_local_addr(
 /// ownership) and writes its channel count to `*out_channels`. Works before a start and while
 /// running (requests in flight finish with the catalog they started with); the catalog is kept
 /// across stop and start. Configured `catalog` sources are set aside until
-/// `relay_engine_reload`. Unusable lines are skipped, never an error. Thread-safe.
+/// `relay_engine_reload`. Unusable lines are skipped, never an error; more than
+/// `RELAY_ENGINE_MAX_CATALOG_BYTES` is `RELAY_RESULT_ENGINE_CATALOG_TOO_LARGE`. Thread-safe.
 ///
 /// # Safety
 ///
@@ -183,13 +189,13 @@ pub unsafe extern "C" fn relay_engine_load_m3u(
 ) -> relay_result {
     guard(|| {
         // SAFETY: the caller's contract for every pointer.
-        let (this, data, out) = unsafe {
-            (
-                engine_arg(engine)?,
-                in_bytes(data, len)?,
-                out_ptr(out_channels)?,
-            )
-        };
+        let (this, out) = unsafe { (engine_arg(engine)?, out_ptr(out_channels)?) };
+        // Checked before the bytes are looked at.
+        if len > RELAY_ENGINE_MAX_CATALOG_BYTES {
+            return Err(relay_result::EngineCatalogTooLarge);
+        }
+        // SAFETY: the caller's contract for `data`.
+        let data = unsafe { in_bytes(data, len) }?;
         let source = Source {
             label: EMBEDDED_SOURCE_LABEL.to_string(),
             playlist: m3u::parse(data),

@@ -50,6 +50,8 @@ pub enum relay_result {
     EngineStopFailed = 7204,
     /// The engine's state (the token secret in `state-dir`) could not be read or created.
     EngineStateFailed = 7205,
+    /// `relay_engine_load_m3u`: the catalog is larger than `RELAY_ENGINE_MAX_CATALOG_BYTES`.
+    EngineCatalogTooLarge = 7206,
 
     /// `relay_hls_rewrite`: the input does not start with `#EXTM3U`.
     HlsNotPlaylist = 7300,
@@ -91,6 +93,7 @@ impl relay_result {
         relay_result::EngineRuntimeFailed,
         relay_result::EngineStopFailed,
         relay_result::EngineStateFailed,
+        relay_result::EngineCatalogTooLarge,
         relay_result::HlsNotPlaylist,
         relay_result::HlsTooLarge,
         relay_result::HlsLineTooLong,
@@ -131,6 +134,7 @@ impl relay_result {
             relay_result::EngineStateFailed => {
                 "the token secret in state-dir could not be read or created"
             }
+            relay_result::EngineCatalogTooLarge => "the catalog is larger than 256 MiB",
             relay_result::HlsNotPlaylist => "the input is not an HLS playlist (no #EXTM3U)",
             relay_result::HlsTooLarge => "the playlist is larger than 16 MiB",
             relay_result::HlsLineTooLong => "a playlist line is longer than 64 KiB",

@@ -264,6 +264,10 @@ fn null_pointers_are_refused_and_free_null_is_a_no_op() {
         assert_eq!(relay_engine_load_m3u(engine, null(), 3, &mut n), nul);
         assert_eq!(relay_engine_load_m3u(engine, null(), 0, null_mut()), nul);
         assert_eq!(relay_engine_reload(null_mut(), &mut n, &mut n), nul);
+        // The size is checked before the bytes are read (this pointer is never read).
+        let too_big = RELAY_ENGINE_MAX_CATALOG_BYTES + 1;
+        let r = relay_engine_load_m3u(engine, buf.as_ptr(), too_big, &mut n);
+        assert_eq!(r, relay_result::EngineCatalogTooLarge);
         // An empty catalog is a catalog (NULL with length 0 is an empty view).
         assert_eq!(
             relay_engine_load_m3u(engine, null(), 0, &mut n),
