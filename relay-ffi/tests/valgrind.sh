@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 if ! command -v valgrind >/dev/null; then
     echo "valgrind missing: installing it"
-    apt-get install -y valgrind >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y valgrind >/dev/null; }
+    apt-get -o DPkg::Lock::Timeout=300 update >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y valgrind >/dev/null
 fi
 valgrind --version
 RELAY_FFI_VALGRIND=1 cargo test -p relay-ffi --test c_programs -- --exact embed_c_runs_clean_under_sanitizers_or_valgrind --nocapture
