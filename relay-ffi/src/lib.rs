@@ -35,7 +35,13 @@ use std::ffi::c_char;
 /// Thread-safe. The header's `RELAY_VERSION_*` macros give the version compiled against.
 #[unsafe(no_mangle)]
 pub extern "C" fn relay_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    const VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(v) => v,
+        Err(_) => panic!("the version holds no NUL"),
+    };
+    guard::guard_or(c"".as_ptr(), || VERSION.as_ptr())
 }
 
 #[cfg(test)]
