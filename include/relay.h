@@ -276,11 +276,12 @@ typedef relay_result (*relay_uri_kind_mapper)(void *userdata,
 
 /**
  * Receives one log line: `message` is `message_len` bytes of UTF-8, no line end, no NUL, valid
- * only during the call. Called from any relay thread, possibly from several at once, so it must
- * be thread-safe. It must not call `relay_set_log_callback`, `relay_engine_start`,
- * `relay_engine_stop`, `relay_engine_reload`, `relay_engine_load_m3u` or `relay_engine_free`
- * (there they return `RELAY_RESULT_CALLED_FROM_CALLBACK`, or for `relay_engine_free` log an
- * error and leave the engine alone).
+ * only during the call. Called from any relay thread (and from the thread of a call that logs,
+ * such as `relay_engine_start`), possibly from several at once, so it must be thread-safe and
+ * should return quickly. It must not call `relay_engine_*` functions or
+ * `relay_set_log_callback`: there they return `RELAY_RESULT_CALLED_FROM_CALLBACK` (and
+ * `relay_engine_free` logs an error and leaves the engine alone). `relay_version`,
+ * `relay_result_describe`, `relay_config_*` and `relay_hls_rewrite` may be called.
  */
 typedef void (*relay_log_callback)(void *userdata,
                                    relay_log_level level,
