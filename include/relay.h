@@ -42,6 +42,12 @@
 #define RELAY_HLS_MAX_LINE_BYTES (64 * 1024)
 
 /**
+ * The largest rewritten playlist `relay_hls_rewrite` produces (64 MiB;
+ * `relay_core::hls::MAX_OUTPUT_BYTES`).
+ */
+#define RELAY_HLS_MAX_OUTPUT_BYTES ((64 * 1024) * 1024)
+
+/**
  * What a call did. `RELAY_RESULT_OK` (0) is success; every other value is an error, grouped by
  * thousands-and-hundreds: 7000 the call itself (arguments, buffers, panics), 7100
  * configuration, 7200 the engine, 7300 HLS rewriting. A value, once published, keeps its meaning
@@ -126,7 +132,8 @@ enum relay_result
    */
   RELAY_RESULT_HLS_NOT_PLAYLIST = 7300,
   /**
-   * `relay_hls_rewrite`: the input is larger than `RELAY_HLS_MAX_PLAYLIST_BYTES`.
+   * `relay_hls_rewrite`: the input is larger than `RELAY_HLS_MAX_PLAYLIST_BYTES`, or the
+   * output would be larger than `RELAY_HLS_MAX_OUTPUT_BYTES`.
    */
   RELAY_RESULT_HLS_TOO_LARGE = 7301,
   /**
@@ -473,7 +480,7 @@ void relay_engine_free(relay_engine *engine);
  * A too-small `out` (NULL with `out_len` 0 is allowed) gives `RELAY_RESULT_INSUFFICIENT_SIZE`
  * with `*out_n` = the size needed; call again with that much room (the mapper is called again).
  * Other errors: `RELAY_RESULT_HLS_NOT_PLAYLIST`, `RELAY_RESULT_HLS_TOO_LARGE` (over
- * `RELAY_HLS_MAX_PLAYLIST_BYTES`), `RELAY_RESULT_HLS_LINE_TOO_LONG` (over
+ * `RELAY_HLS_MAX_PLAYLIST_BYTES` in, or `RELAY_HLS_MAX_OUTPUT_BYTES` out), `RELAY_RESULT_HLS_LINE_TOO_LONG` (over
  * `RELAY_HLS_MAX_LINE_BYTES`), `RELAY_RESULT_HLS_BAD_URI` (a URI that does not parse, or a
  * replacement that cannot stand there), `RELAY_RESULT_HLS_BAD_BASE_URL`,
  * `RELAY_RESULT_HLS_MAPPER_FAILED`, `RELAY_RESULT_HLS_MAPPER_BAD_URI`,

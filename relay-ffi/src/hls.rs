@@ -14,7 +14,11 @@ pub const RELAY_HLS_MAX_URI_BYTES: usize = 8192;
 pub const RELAY_HLS_MAX_PLAYLIST_BYTES: usize = 16 * 1024 * 1024;
 /// The longest playlist line `relay_hls_rewrite` accepts (64 KiB; `relay_core::hls::MAX_LINE_BYTES`).
 pub const RELAY_HLS_MAX_LINE_BYTES: usize = 64 * 1024;
+/// The largest rewritten playlist `relay_hls_rewrite` produces (64 MiB;
+/// `relay_core::hls::MAX_OUTPUT_BYTES`).
+pub const RELAY_HLS_MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
 const _: () = assert!(RELAY_HLS_MAX_URI_BYTES == uri::MAX_URI_BYTES);
+const _: () = assert!(RELAY_HLS_MAX_OUTPUT_BYTES == hls::MAX_OUTPUT_BYTES);
 const _: () = assert!(RELAY_HLS_MAX_PLAYLIST_BYTES == hls::MAX_PLAYLIST_BYTES);
 const _: () = assert!(RELAY_HLS_MAX_LINE_BYTES == hls::MAX_LINE_BYTES);
 
@@ -147,7 +151,7 @@ unsafe fn rewrite(
 /// A too-small `out` (NULL with `out_len` 0 is allowed) gives `RELAY_RESULT_INSUFFICIENT_SIZE`
 /// with `*out_n` = the size needed; call again with that much room (the mapper is called again).
 /// Other errors: `RELAY_RESULT_HLS_NOT_PLAYLIST`, `RELAY_RESULT_HLS_TOO_LARGE` (over
-/// `RELAY_HLS_MAX_PLAYLIST_BYTES`), `RELAY_RESULT_HLS_LINE_TOO_LONG` (over
+/// `RELAY_HLS_MAX_PLAYLIST_BYTES` in, or `RELAY_HLS_MAX_OUTPUT_BYTES` out), `RELAY_RESULT_HLS_LINE_TOO_LONG` (over
 /// `RELAY_HLS_MAX_LINE_BYTES`), `RELAY_RESULT_HLS_BAD_URI` (a URI that does not parse, or a
 /// replacement that cannot stand there), `RELAY_RESULT_HLS_BAD_BASE_URL`,
 /// `RELAY_RESULT_HLS_MAPPER_FAILED`, `RELAY_RESULT_HLS_MAPPER_BAD_URI`,

@@ -55,7 +55,8 @@ pub enum relay_result {
 
     /// `relay_hls_rewrite`: the input does not start with `#EXTM3U`.
     HlsNotPlaylist = 7300,
-    /// `relay_hls_rewrite`: the input is larger than `RELAY_HLS_MAX_PLAYLIST_BYTES`.
+    /// `relay_hls_rewrite`: the input is larger than `RELAY_HLS_MAX_PLAYLIST_BYTES`, or the
+    /// output would be larger than `RELAY_HLS_MAX_OUTPUT_BYTES`.
     HlsTooLarge = 7301,
     /// `relay_hls_rewrite`: a line is longer than `RELAY_HLS_MAX_LINE_BYTES`.
     HlsLineTooLong = 7302,
@@ -136,7 +137,9 @@ impl relay_result {
             }
             relay_result::EngineCatalogTooLarge => "the catalog is larger than 256 MiB",
             relay_result::HlsNotPlaylist => "the input is not an HLS playlist (no #EXTM3U)",
-            relay_result::HlsTooLarge => "the playlist is larger than 16 MiB",
+            relay_result::HlsTooLarge => {
+                "the playlist is larger than 16 MiB, or rewritten larger than 64 MiB"
+            }
             relay_result::HlsLineTooLong => "a playlist line is longer than 64 KiB",
             relay_result::HlsBadUri => {
                 "a playlist URI does not parse, or its replacement cannot stand there"
