@@ -99,8 +99,10 @@ pub unsafe extern "C" fn relay_engine_new(
 /// fails is logged and skipped), binds `listen`, and returns once it is listening. Thread-safe.
 ///
 /// Errors: `RELAY_RESULT_ENGINE_ALREADY_RUNNING`, `RELAY_RESULT_ENGINE_BIND_FAILED`,
-/// `RELAY_RESULT_ENGINE_RUNTIME_FAILED`, `RELAY_RESULT_CALLED_FROM_CALLBACK`. A stopped engine
-/// may be started again.
+/// `RELAY_RESULT_ENGINE_RUNTIME_FAILED`, `RELAY_RESULT_ENGINE_STATE_FAILED`,
+/// `RELAY_RESULT_CALLED_FROM_CALLBACK`. A stopped engine may be started again; as across server
+/// restarts, HLS links handed out before keep working only with `token-secret` or `state-dir`
+/// set.
 ///
 /// # Safety
 ///
