@@ -10,6 +10,7 @@ use crate::server::{self, Shared};
 use crate::upstream::{self, Client, ClientOptions};
 use crate::{log, token};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -231,6 +232,30 @@ impl Engine {
     /// The bound address while running.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         lock(&self.running).as_ref().map(|r| r.addr)
+    }
+
+    /// The counters as one JSON object (the C ABI's `relay_engine_stats_json`):
+    /// `{"version","running","listen","channels","uptime_s","connections_total",
+    /// "connections_active","requests_total","streams_active","bytes_relayed"}`; `listen` is the
+    /// bound address, or `null` when not running. Uptime counts from [`Engine::new`].
+    pub fn stats_json(&self) -> String {
+        let stats = &self.shared.stats;
+        let listen = match self.local_addr() {
+            Some(addr) => format!("\"{addr}\""),
+            None => "null".to_string(),
+        };
+        format!(
+            "{{\"version\":\"{}\",\"running\":{},\"listen\":{listen},\"channels\":{},\"uptime_s\":{},\"connections_total\":{},\"connections_active\":{},\"requests_total\":{},\"streams_active\":{},\"bytes_relayed\":{}}}",
+            env!("CARGO_PKG_VERSION"),
+            listen != "null",
+            self.shared.catalog().len(),
+            stats.started.elapsed().as_secs(),
+            stats.connections_total.load(Ordering::Relaxed),
+            stats.connections_active.load(Ordering::Relaxed),
+            stats.requests_total.load(Ordering::Relaxed),
+            stats.streams_active.load(Ordering::Relaxed),
+            stats.bytes_relayed.load(Ordering::Relaxed),
+        )
     }
 
     /// Stops accepting, lets open connections finish within the shutdown grace, cuts the rest,

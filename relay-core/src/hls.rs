@@ -49,6 +49,10 @@ use crate::uri::Uri;
 pub const MAX_PLAYLIST_BYTES: usize = 16 * 1024 * 1024;
 /// Longest line (a URI line or a tag line) the rewriter accepts.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
+/// Largest output one [`rewrite`] may append. Replacements are longer than the URIs they replace
+/// (a token URL of ~120 bytes for a segment name of a few), so without this bound a playlist of
+/// short URI lines could make the output some 60 times its input.
+pub const MAX_OUTPUT_BYTES: usize = 4 * MAX_PLAYLIST_BYTES;
 
 /// What a URI names, decided by the tag that references it (never by file extension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,7 +174,8 @@ pub enum RewriteError<E> {
     /// Does not start with #EXTM3U (after an optional UTF-8 BOM and leading whitespace/blank
     /// lines).
     NotPlaylist,
-    /// Bigger than [`MAX_PLAYLIST_BYTES`].
+    /// Bigger than [`MAX_PLAYLIST_BYTES`], or its rewrite would append more than
+    /// [`MAX_OUTPUT_BYTES`].
     TooLarge,
     /// A line longer than [`MAX_LINE_BYTES`] (1-based line number).
     LineTooLong {
@@ -237,12 +242,14 @@ pub fn rewrite<E>(
         return Err(RewriteError::NotPlaylist);
     }
     out.reserve(input.len());
+    let out_start = out.len();
     let mut r = Rewriter {
         input,
         base,
         out,
         map,
         copied: 0,
+        out_start,
         line: 0,
         variant_next: false,
         attrs: Vec::new(),
@@ -266,7 +273,7 @@ pub fn rewrite<E>(
         r.line_at(pos, end)?;
         pos = next;
     }
-    r.out.extend_from_slice(&input[r.copied..]);
+    r.append(input.len(), "")?;
     Ok(r.summary)
 }
 
@@ -303,6 +310,8 @@ struct Rewriter<'a, M> {
     map: M,
     /// Input before this offset is in `out` already (copied or replaced).
     copied: usize,
+    /// Length of `out` before this pass, which [`MAX_OUTPUT_BYTES`] does not count.
+    out_start: usize,
     /// 1-based number of the current line.
     line: usize,
     /// An `EXT-X-STREAM-INF` was seen and its URI line has not come yet.
@@ -505,11 +514,21 @@ where
         if unfit {
             return Err(bad());
         }
-        self.out
-            .extend_from_slice(&self.input[self.copied..range.start]);
-        self.out.extend_from_slice(r);
+        self.append(range.start, &replacement)?;
         self.copied = range.end;
         self.summary.uris += 1;
+        Ok(())
+    }
+
+    /// Appends the input from `self.copied` to `to`, then `replacement`, within
+    /// [`MAX_OUTPUT_BYTES`].
+    fn append(&mut self, to: usize, replacement: &str) -> Result<(), RewriteError<E>> {
+        let kept = &self.input[self.copied..to];
+        if self.out.len() - self.out_start + kept.len() + replacement.len() > MAX_OUTPUT_BYTES {
+            return Err(RewriteError::TooLarge);
+        }
+        self.out.extend_from_slice(kept);
+        self.out.extend_from_slice(replacement.as_bytes());
         Ok(())
     }
 }
@@ -962,7 +981,19 @@ https://relay.test/r/2.ts\n"
         let mut big = b"#EXTM3U\n".to_vec();
         big.resize(MAX_PLAYLIST_BYTES + 1, b'\n');
         assert_eq!(err(&big), RewriteError::TooLarge);
-
+        // Small input, output past MAX_OUTPUT_BYTES (counted from where `out` started): each
+        // line `a\n` becomes 8192 bytes, after the 8 of the header.
+        let lines = MAX_OUTPUT_BYTES / 8192;
+        let base = Uri::parse("http://h/").unwrap();
+        let long = "x".repeat(8191);
+        let run = |lines: usize, out: &mut Vec<u8>| {
+            let input = format!("#EXTM3U\n{}", "a\n".repeat(lines));
+            rewrite(input.as_bytes(), &base, out, |_| Ok::<_, ()>(long.clone()))
+        };
+        let mut out = b"earlier".to_vec();
+        assert_eq!(run(lines, &mut out), Err(RewriteError::TooLarge));
+        assert!(out.len() <= MAX_OUTPUT_BYTES + 7);
+        assert_eq!(run(lines - 1, &mut out).unwrap().uris, lines - 1);
         let mut long = b"#EXTM3U\n#EXTINF:1,\n".to_vec();
         long.extend(std::iter::repeat_n(b'a', MAX_LINE_BYTES + 1));
         assert_eq!(err(&long), RewriteError::LineTooLong { line: 3 });

@@ -97,8 +97,22 @@ fn engine_loads_files_and_urls_reloads_and_stops() {
         "{body}"
     );
 
+    let stats = engine.stats_json();
+    assert!(
+        stats.starts_with("{\"version\":\"")
+            && stats.contains(&format!(
+                "\"running\":true,\"listen\":\"{addr}\",\"channels\":1,"
+            ))
+            && stats.contains("\"requests_total\":2,"),
+        "{stats}"
+    );
     engine.stop().unwrap();
     assert_eq!(engine.local_addr(), None);
+    assert!(
+        engine
+            .stats_json()
+            .contains("\"running\":false,\"listen\":null,")
+    );
     assert!(
         TcpStream::connect(addr).is_err(),
         "the listener is closed after stop"

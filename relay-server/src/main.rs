@@ -171,6 +171,15 @@ fn main() -> ExitCode {
         }
     };
     let catalogs = engine.config().catalogs.len();
+    // Handlers go in before anything is announced, so a signal sent right after the listening
+    // line is never met by the default action (which kills without draining).
+    let signals = match engine.block_on(async { Signals::install() }) {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("relay-server: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let report = engine.reload();
     let addr = match engine.start() {
         Ok(addr) => addr,
@@ -201,7 +210,7 @@ fn main() -> ExitCode {
             "no catalog given: pass --catalog PATH_OR_URL (or RELAY_CATALOG) with an M3U playlist; serving an empty playlist"
         );
     }
-    engine.block_on(wait_for_signals(&engine));
+    engine.block_on(signals.wait(&engine));
     match engine.stop() {
         Ok(()) => {
             relay_core::log!(Info, "relay stopped");
@@ -214,31 +223,51 @@ fn main() -> ExitCode {
     }
 }
 
+/// The signals the server acts on, installed on the engine's runtime.
 #[cfg(unix)]
-async fn wait_for_signals(engine: &Engine) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        relay_core::log!(Error, "cannot install signal handlers");
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => {
-                let report = engine.reload_async().await;
-                relay_core::log!(Info, "reloaded: {} channels", report.channels);
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Returns at SIGTERM or SIGINT; reloads the catalogs at each SIGHUP.
+    async fn wait(mut self, engine: &Engine) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => break,
+                _ = self.int.recv() => break,
+                _ = self.hup.recv() => {
+                    let report = engine.reload_async().await;
+                    relay_core::log!(Info, "reloaded: {} channels", report.channels);
+                }
             }
         }
+        relay_core::log!(Info, "stopping");
     }
-    relay_core::log!(Info, "stopping");
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signals(_engine: &Engine) {
-    let _ = tokio::signal::ctrl_c().await;
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn wait(self, _engine: &Engine) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
