@@ -134,6 +134,57 @@ pub fn sample_master_playlist() -> Vec<u8> {
     out.into_bytes()
 }
 
+/// A live MPEG-TS stream of `gops` groups of `gop` packets each: PAT, PMT (H.264 on PID 0x100,
+/// AAC on 0x101), a keyframe packet with `random_access_indicator`, then video packets and one
+/// audio packet in ten. Payloads are patterned so every packet is distinct.
+pub fn live_ts(gops: usize, gop: usize) -> Vec<u8> {
+    const PACKET: usize = 188;
+    let mut out = Vec::with_capacity(gops * gop * PACKET);
+    let mut n: u32 = 0;
+    let mut packet = |out: &mut Vec<u8>, head: &[u8]| {
+        let start = out.len();
+        out.extend_from_slice(head);
+        out.resize(start + PACKET, 0xff);
+        out[start + PACKET - 4..start + PACKET].copy_from_slice(&n.to_be_bytes());
+        n = n.wrapping_add(1);
+    };
+    for _ in 0..gops {
+        packet(
+            &mut out,
+            &[
+                0x47, 0x40, 0x00, 0x10, 0x00, 0x00, 0xb0, 13, 0, 1, 0xc1, 0, 0, 0, 1, 0xf0, 0x00,
+                0, 0, 0, 0,
+            ],
+        );
+        packet(
+            &mut out,
+            &[
+                0x47, 0x50, 0x00, 0x10, 0x00, 0x02, 0xb0, 23, 0, 1, 0xc1, 0, 0, 0xe1, 0x00, 0xf0,
+                0x00, 0x1b, 0xe1, 0x00, 0xf0, 0x00, 0x0f, 0xe1, 0x01, 0xf0, 0x00, 0, 0, 0, 0,
+            ],
+        );
+        packet(
+            &mut out,
+            &[
+                0x47, 0x41, 0x00, 0x30, 1, 0x40, 0, 0, 1, 0xe0, 0, 0, 0x80, 0, 0, 0, 0, 0, 1, 0x09,
+            ],
+        );
+        for i in 3..gop.max(4) {
+            if i % 10 == 0 {
+                packet(
+                    &mut out,
+                    &[
+                        0x47, 0x41, 0x01, 0x30, 1, 0x40, 0, 0, 1, 0xc0, 0, 0, 0x80, 0, 0,
+                    ],
+                );
+            } else {
+                packet(&mut out, &[0x47, 0x01, 0x00, 0x10]);
+            }
+        }
+    }
+    out
+}
+
 /// A fixed-seed xorshift64 generator: varied yet reproducible sample data.
 struct XorShift(u64);
 

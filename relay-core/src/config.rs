@@ -24,6 +24,37 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// The User-Agent sent upstream when a channel sets none. IPTV providers commonly admit only
 /// player user agents, so the default is VLC's; `user-agent` or a per-channel option overrides it.
 pub const DEFAULT_USER_AGENT: &str = "VLC/3.0.21 LibVLC/3.0.21";
+/// Default time a shared upstream stays open after its last viewer left.
+pub const DEFAULT_SHARE_LINGER: Duration = Duration::from_secs(5);
+/// Default bound of one viewer's queue of a shared channel, in bytes (about 4 s at 4 Mbit/s).
+/// The chunks are shared, so this bounds how far a viewer may lag, not memory per viewer.
+pub const DEFAULT_VIEWER_QUEUE_BYTES: usize = 2 * 1024 * 1024;
+/// Smallest accepted `viewer-queue` (a few packets).
+pub const MIN_VIEWER_QUEUE_BYTES: usize = 4 * 1024;
+/// The suffix of a `catalog` value that sets the source's provider connection limit.
+pub const CATALOG_LIMIT_SUFFIX: &str = "|max-connections=";
+
+/// When viewers of a channel share one upstream connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    /// Live TS channels: a close-delimited or chunked `200` body asked without `Range`.
+    Auto,
+    /// Every TS channel asked without `Range`, even with a `Content-Length`.
+    Always,
+    /// Never: one upstream per viewer.
+    Never,
+}
+
+/// Which pass-through path a non-shared relay takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayPath {
+    /// `splice(2)` for plain-TCP bodies on Linux, the copy loop otherwise.
+    Auto,
+    /// Like `auto` (splice where possible); named so tests can force it.
+    Splice,
+    /// Always the copy loop.
+    Copy,
+}
 
 /// Default `token-ttl`.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
@@ -84,6 +115,23 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `threads`: runtime worker threads; 0 = one per core, at most 4.
     pub threads: usize,
+    /// Per source, the provider connection limit given as a `|max-connections=N` suffix of its
+    /// `catalog` value (`None`: `source-max-connections` applies). Same order as `catalogs`.
+    pub catalog_max_connections: Vec<Option<usize>>,
+    /// `source-max-connections`: upstream connections a source may hold at once when it sets no
+    /// limit of its own; 0 = unlimited. Beyond it viewers get 503 with `Retry-After`.
+    pub source_max_connections: usize,
+    /// `share`: `auto`, `always` or `never` (see [`Share`]).
+    pub share: Share,
+    /// `share-linger`: how long a shared upstream stays open after its last viewer left.
+    pub share_linger: Duration,
+    /// `viewer-queue`: bytes a viewer of a shared channel may fall behind before it is skipped
+    /// forward (or dropped); `k`/`m` suffixes.
+    pub viewer_queue: usize,
+    /// `slow-viewer`: `skip` (to the next random-access point) or `drop` (disconnect).
+    pub slow_viewer: crate::relay::fanout::SlowViewer,
+    /// `relay-path`: `auto`, `splice` or `copy` (see [`RelayPath`]).
+    pub relay_path: RelayPath,
     /// `token-secret`: the secret HLS sub-resource tokens are sealed with. Set the same one on
     /// every instance behind a load balancer. Unset: a secret kept in `state-dir`, else a random
     /// one per process (tokens then die with it).
@@ -131,6 +179,13 @@ impl Default for Config {
             state_dir: None,
             token_ttl: DEFAULT_TOKEN_TTL,
             hls_cache_bytes: DEFAULT_HLS_CACHE_BYTES,
+            catalog_max_connections: Vec::new(),
+            source_max_connections: 0,
+            share: Share::Auto,
+            share_linger: DEFAULT_SHARE_LINGER,
+            viewer_queue: DEFAULT_VIEWER_QUEUE_BYTES,
+            slow_viewer: crate::relay::fanout::SlowViewer::Skip,
+            relay_path: RelayPath::Auto,
         }
     }
 }
@@ -154,6 +209,12 @@ pub const KEYS: &[&str] = &[
     "state-dir",
     "token-ttl",
     "hls-cache-bytes",
+    "source-max-connections",
+    "share",
+    "share-linger",
+    "viewer-queue",
+    "slow-viewer",
+    "relay-path",
 ];
 
 impl Config {
@@ -173,10 +234,54 @@ impl Config {
             }
             "public-url" => self.public_url = Some(parse_public_url(value).map_err(bad)?),
             "catalog" => {
-                if value.is_empty() {
+                let (source, limit) = match value.rsplit_once(CATALOG_LIMIT_SUFFIX) {
+                    Some((source, n)) => {
+                        (source.trim(), Some(parse_count(n.trim(), 1).map_err(bad)?))
+                    }
+                    None => (value, None),
+                };
+                if source.is_empty() {
                     return Err(bad("empty path or URL".into()));
                 }
-                self.catalogs.push(value.to_string())
+                self.catalogs.push(source.to_string());
+                self.catalog_max_connections.push(limit);
+            }
+            "source-max-connections" => {
+                self.source_max_connections = parse_count(value, 0).map_err(bad)?
+            }
+            "share" => {
+                self.share = match value {
+                    "auto" => Share::Auto,
+                    "always" => Share::Always,
+                    "never" => Share::Never,
+                    _ => return Err(bad(format!("{value:?} is not auto, always or never"))),
+                }
+            }
+            "share-linger" => self.share_linger = parse_duration(value).map_err(bad)?,
+            "viewer-queue" => {
+                let n = parse_size(value).map_err(bad)?;
+                if n < MIN_VIEWER_QUEUE_BYTES {
+                    return Err(bad(format!(
+                        "must be at least {MIN_VIEWER_QUEUE_BYTES} bytes"
+                    )));
+                }
+                self.viewer_queue = n
+            }
+            "slow-viewer" => {
+                use crate::relay::fanout::SlowViewer;
+                self.slow_viewer = match value {
+                    "skip" => SlowViewer::Skip,
+                    "drop" => SlowViewer::Drop,
+                    _ => return Err(bad(format!("{value:?} is not skip or drop"))),
+                }
+            }
+            "relay-path" => {
+                self.relay_path = match value {
+                    "auto" => RelayPath::Auto,
+                    "splice" => RelayPath::Splice,
+                    "copy" => RelayPath::Copy,
+                    _ => return Err(bad(format!("{value:?} is not auto, splice or copy"))),
+                }
             }
             "catalog-refresh" => {
                 self.catalog_refresh = match value {
@@ -338,8 +443,14 @@ mod tests {
         c.set("listen", "0.0.0.0:9000").unwrap();
         assert_eq!(c.listen.port(), 9000);
         c.set("catalog", "a.m3u").unwrap();
-        c.set("catalog", "http://x/b.m3u").unwrap();
+        c.set("catalog", "http://x/b.m3u|max-connections=2")
+            .unwrap();
         assert_eq!(c.catalogs, ["a.m3u", "http://x/b.m3u"]);
+        assert_eq!(c.catalog_max_connections, [None, Some(2)]);
+        c.set("viewer-queue", "512k").unwrap();
+        assert_eq!(c.viewer_queue, 512 * 1024);
+        c.set("share", "never").unwrap();
+        assert_eq!(c.share, Share::Never);
         c.set("head-timeout", "500ms").unwrap();
         assert_eq!(c.head_timeout, Duration::from_millis(500));
         c.set("idle-timeout", "2m").unwrap();
@@ -363,6 +474,10 @@ mod tests {
         assert!(c.set("user-agent", "a\r\nb").is_err());
         assert!(c.set("public-url", "ftp://x").is_err());
         assert!(c.set("public-url", "http://x/?a=1").is_err());
+        assert!(c.set("catalog", "x.m3u|max-connections=0").is_err());
+        assert!(c.set("viewer-queue", "1").is_err());
+        assert!(c.set("share", "sometimes").is_err());
+        assert!(c.set("slow-viewer", "wait").is_err());
         assert_eq!(c, before, "failed settings change nothing");
 
         c.set("public-url", "http://tv.example:8080/relay/")

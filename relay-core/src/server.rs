@@ -6,11 +6,15 @@
 //! answered in order because each is read only after the previous answer is written.
 
 use crate::catalog::{Catalog, Channel, ChannelKind, url_extension};
-use crate::config::Config;
+use crate::config::{Config, RelayPath, Share};
 use crate::http::{
     BodyKind, ByteRange, ContentRange, HeadWriter, HttpError, RequestHead, content_range,
     content_range_unsatisfied, parse_content_range,
 };
+use crate::relay::fanout::{self, FanoutOptions, Hub, Join, Start};
+use crate::relay::pass::PassEnd;
+use crate::relay::pool::BufferPool;
+use crate::slots::{ClientKey, NO_SLOT_RETRY_AFTER_SECS, Slot, Slots};
 use crate::upstream::{self, Client, UpstreamError};
 use crate::{json, log, m3u, token};
 
@@ -29,8 +33,9 @@ use tokio::time::{sleep, timeout, timeout_at};
 /// Largest request body the relay reads (and discards); larger ones get 413. No route of this
 /// version takes a body, so this only keeps keep-alive connections in step.
 pub const MAX_REQUEST_BODY_BYTES: u64 = 64 * 1024;
-/// Initial capacity of a connection's read buffer.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Initial capacity of a connection's read buffer, and its growth step (player request heads are a
+/// few hundred bytes; every viewer holds one while it connects).
+pub const READ_BUFFER_BYTES: usize = 1024;
 /// A client that accepts no bytes for this long while being sent a stream is disconnected, so a
 /// vanished player does not hold an upstream connection (and a provider slot) forever.
 pub const CLIENT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -57,6 +62,12 @@ pub struct Shared {
     pub tokens: token::Keys,
     /// HLS playlists, segments and keys shared between viewers.
     hls_cache: Arc<hls::Cache>,
+    /// Shared channels (one upstream, many viewers).
+    pub hub: Arc<Hub>,
+    /// Provider connection slots per source.
+    pub slots: Arc<Slots>,
+    /// Buffers of the copy loop.
+    pub buffers: BufferPool,
 }
 
 /// Process-wide counters, updated with relaxed atomics.
@@ -96,6 +107,8 @@ impl Shared {
     /// Shared state sealing tokens with `keys`.
     pub fn with_keys(config: Config, client: Client, keys: token::Keys) -> Shared {
         let hls_cache = Arc::new(hls::Cache::new(config.hls_cache_bytes));
+        let default_limit = Some(config.source_max_connections).filter(|&n| n > 0);
+        let slots = Slots::new(config.catalog_max_connections.clone(), default_limit);
         Shared {
             config,
             catalog: RwLock::new(Arc::new(Catalog::default())),
@@ -103,6 +116,17 @@ impl Shared {
             stats: Stats::default(),
             tokens: keys,
             hls_cache,
+            hub: Arc::default(),
+            slots: Arc::new(slots),
+            buffers: BufferPool::new(),
+        }
+    }
+
+    fn fanout_options(&self) -> FanoutOptions {
+        FanoutOptions {
+            viewer_queue: self.config.viewer_queue,
+            slow_viewer: self.config.slow_viewer,
+            linger: self.config.share_linger,
         }
     }
 
@@ -193,7 +217,7 @@ async fn connection(
     let mut first = true;
     loop {
         let head = tokio::select! {
-            read = read_request(&mut stream, &mut buf, &shared.config, first) => read,
+            read = Box::pin(read_request(&mut stream, &mut buf, &shared.config, first)) => read,
             _ = stopped(&mut shutdown) => return,
         };
         first = false;
@@ -209,7 +233,7 @@ async fn connection(
                 );
                 let _ = write_reply_head(&mut stream, &reply, false).await;
                 if stream.write_all(&reply.body_bytes()).await.is_ok() {
-                    linger_close(stream).await;
+                    Box::pin(linger_close(stream)).await;
                 }
                 return;
             }
@@ -220,8 +244,11 @@ async fn connection(
             head: &head,
             peer,
             local,
+            shutdown: &shutdown,
         };
-        let mut reply = route(&ctx).await;
+        // Boxed: a route's state (upstream connect, TLS, ...) lives on the heap only while it
+        // runs, so a long stream's task stays small.
+        let mut reply = Box::pin(route(&ctx)).await;
         let keep_alive = head.keep_alive() && !reply.close;
         let head_only = head.method() == "HEAD";
         log!(
@@ -238,6 +265,9 @@ async fn connection(
             return;
         }
         let body = std::mem::replace(&mut reply.body, ReplyBody::Empty);
+        // Neither is needed while the body goes out (the head's bytes pin the read buffer).
+        drop(reply);
+        drop(head);
         match body {
             ReplyBody::Empty => {}
             ReplyBody::Bytes(_) if head_only => {}
@@ -246,9 +276,32 @@ async fn connection(
                     return;
                 }
             }
-            ReplyBody::Relay(_) if head_only => {}
+            ReplyBody::Relay(_) | ReplyBody::Shared(_) if head_only => {}
             ReplyBody::Relay(plan) => {
-                let outcome = relay(&mut stream, *plan, shared, &mut shutdown).await;
+                // A stream holds its connection for long: give back the read buffer.
+                if buf.is_empty() {
+                    buf = BytesMut::new();
+                }
+                // Boxed, like the route: the connection's own future stays small.
+                let outcome = Box::pin(relay(&mut stream, *plan, shared, &mut shutdown)).await;
+                if !outcome.clean() {
+                    reset(&stream);
+                    return;
+                }
+            }
+            ReplyBody::Shared(viewer) => {
+                if buf.is_empty() {
+                    buf = BytesMut::new();
+                }
+                let outcome = Box::pin(watch_shared(
+                    &mut stream,
+                    peer,
+                    &viewer,
+                    shared,
+                    &mut shutdown,
+                ))
+                .await;
+                drop(viewer);
                 if !outcome.clean() {
                     reset(&stream);
                     return;
@@ -256,7 +309,7 @@ async fn connection(
             }
         }
         if !keep_alive {
-            linger_close(stream).await;
+            Box::pin(linger_close(stream)).await;
             return;
         }
     }
@@ -269,7 +322,8 @@ async fn linger_close(mut stream: TcpStream) {
     if stream.shutdown().await.is_err() {
         return;
     }
-    let mut sink = [0u8; 4096];
+    // On the heap: an array here would make every connection's future 4 KiB larger.
+    let mut sink = vec![0u8; 4096];
     let mut left = LINGER_MAX_BYTES;
     let _ = timeout(LINGER_TIMEOUT, async {
         while left > 0 {
@@ -361,6 +415,8 @@ struct RequestContext<'a> {
     peer: SocketAddr,
     /// The address the client connected to (used for the public URL when nothing better is known).
     local: Option<SocketAddr>,
+    /// The engine's stop signal (handed to tasks a request starts, such as a shared reader).
+    shutdown: &'a watch::Receiver<bool>,
 }
 
 impl RequestContext<'_> {
@@ -433,7 +489,9 @@ async fn route(ctx: &RequestContext<'_>) -> Reply {
             if let Some(rest) = leaf("/stream/") {
                 stream_route(ctx, rest).await
             } else if let Some(rest) = leaf("/r/") {
-                hls::resource(ctx, rest).await
+                // Boxed: HLS answers are short-lived and their state would swell every
+                // connection future, including long-lived stream viewers'.
+                Box::pin(hls::resource(ctx, rest)).await
             } else {
                 Reply::error(404, "no such route")
             }
@@ -443,13 +501,17 @@ async fn route(ctx: &RequestContext<'_>) -> Reply {
 
 fn health(ctx: &RequestContext<'_>) -> Reply {
     let stats = &ctx.shared.stats;
+    let hub = &ctx.shared.hub;
     let body = format!(
-        "{{\"status\":\"ok\",\"version\":\"{}\",\"channels\":{},\"uptime_s\":{},\"connections\":{},\"streams\":{}}}\n",
+        "{{\"status\":\"ok\",\"version\":\"{}\",\"channels\":{},\"uptime_s\":{},\"connections\":{},\"streams\":{},\"shared_viewers\":{},\"shared_upstreams\":{},\"viewer_skips\":{}}}\n",
         env!("CARGO_PKG_VERSION"),
         ctx.shared.catalog().len(),
         stats.started.elapsed().as_secs(),
         stats.connections_active.load(Ordering::Relaxed),
         stats.streams_active.load(Ordering::Relaxed),
+        hub.viewers.load(Ordering::Relaxed),
+        hub.upstreams.load(Ordering::Relaxed),
+        hub.skips.load(Ordering::Relaxed),
     );
     Reply::bytes(200, "application/json", body.into())
 }
@@ -551,18 +613,88 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         return Reply::error(404, "no such channel");
     };
     if ch.kind == ChannelKind::Hls {
-        return hls::channel(ctx, ch).await;
+        return Box::pin(hls::channel(ctx, ch)).await;
     }
     let range = ctx.head.header("range").and_then(ByteRange::parse);
+    let head_only = ctx.head.method() == "HEAD";
+    let client = ClientKey::new(ctx.peer.ip(), ctx.head.header("user-agent"));
+    let share = channel_share(ch).unwrap_or(ctx.shared.config.share);
+    if ch.kind == ChannelKind::Ts && range.is_none() && share != Share::Never {
+        if head_only {
+            // A running shared channel answers HEAD without touching the upstream.
+            if let Some(ready) = ctx.shared.hub.ready(&ch.id) {
+                return shared_reply(&ready.content_type);
+            }
+        } else {
+            match shared_route(ctx, ch, client).await {
+                Ok(reply) => return reply,
+                Err(None) => {}
+                Err(Some((resp, slot))) => return channel_reply(ctx, ch, range, resp, slot),
+            }
+        }
+    }
+    let slots = &ctx.shared.slots;
+    let slot = if head_only {
+        slots.try_acquire(ch.source, &ch.id, client).await
+    } else {
+        slots.acquire(ch.source, &ch.id, client).await
+    };
+    let slot = match slot {
+        Ok(slot) => slot,
+        // A HEAD on a live channel of a full source: the live answer's head, no upstream.
+        Err(_) if head_only && ch.kind == ChannelKind::Ts && range.is_none() => {
+            return shared_reply(&content_type(ch, None));
+        }
+        Err(e) => return no_slot(ctx, ch, &e),
+    };
+    let resp = match open_upstream(ctx, ch, range).await {
+        Ok(resp) => resp,
+        Err(reply) => return reply,
+    };
+    channel_reply(ctx, ch, range, resp, slot)
+}
+
+/// A channel's own sharing rule: the `relay-share="auto|always|never"` attribute of its entry.
+fn channel_share(ch: &Channel) -> Option<Share> {
+    match ch.entry.attr("relay-share")?.trim() {
+        "auto" => Some(Share::Auto),
+        "always" => Some(Share::Always),
+        "never" => Some(Share::Never),
+        _ => None,
+    }
+}
+
+/// The answer when a source has no free provider connection.
+fn no_slot(ctx: &RequestContext<'_>, ch: &Channel, e: &crate::slots::NoSlot) -> Reply {
+    log!(
+        Warn,
+        "channel {} ({}) for {}: {e}",
+        ch.id,
+        ch.name(),
+        ctx.peer
+    );
+    let mut r = Reply::error(503, &e.to_string());
+    r.header("Retry-After", NO_SLOT_RETRY_AFTER_SECS.to_string());
+    r
+}
+
+/// Sends the upstream request; an error becomes the client's answer.
+async fn open_upstream(
+    ctx: &RequestContext<'_>,
+    ch: &Channel,
+    range: Option<ByteRange>,
+) -> Result<upstream::Response, Reply> {
     let req = upstream::Request {
         method: upstream::Method::Get,
         url: ch.url(),
         headers: &ch.headers,
         range,
     };
-    let resp = match ctx.shared.client.request(&req).await {
-        Ok(resp) => resp,
-        Err(e) => {
+    // Boxed: the exchange's state (connect, TLS, head) is large and only the opener needs it;
+    // viewers joining a shared channel wait in a small route future.
+    Box::pin(ctx.shared.client.request(&req))
+        .await
+        .map_err(|e| {
             log!(
                 Warn,
                 "channel {} ({}) for {}: {e}",
@@ -570,11 +702,100 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
                 ch.name(),
                 ctx.peer
             );
-            return Reply::error(e.status(), &e.to_string());
+            Reply::error(e.status(), &e.to_string())
+        })
+}
+
+/// The head of a shared channel's answer (GET and HEAD alike).
+fn shared_reply(content_type: &str) -> Reply {
+    let mut r = Reply::status(200).closing();
+    r.header("Content-Type", content_type);
+    r.header("Access-Control-Allow-Origin", "*");
+    r.header("Cache-Control", "no-cache, no-store");
+    r
+}
+
+/// A viewer of a live TS channel joins its shared upstream, starting it if needed. `Err(None)`:
+/// not shared after all (open an own upstream); `Err(Some(..))`: this viewer opened the upstream
+/// and it is not a shareable live body, relay it alone.
+async fn shared_route(
+    ctx: &RequestContext<'_>,
+    ch: &Arc<Channel>,
+    client: ClientKey,
+) -> Result<Reply, Option<(upstream::Response, Slot)>> {
+    let shared = ctx.shared;
+    let opts = shared.fanout_options();
+    let viewer = match shared.hub.join(&ch.id, client, opts) {
+        Join::Viewer(viewer) => viewer,
+        Join::Start(starter, viewer) => {
+            let slot = match shared.slots.acquire(ch.source, &ch.id, client).await {
+                Ok(slot) => slot,
+                Err(e) => {
+                    let reply = no_slot(ctx, ch, &e);
+                    starter.fail(503, &e.to_string());
+                    return Ok(reply);
+                }
+            };
+            let resp = match open_upstream(ctx, ch, None).await {
+                Ok(resp) => resp,
+                Err(reply) => {
+                    starter.fail(reply.status, &reply.reason());
+                    return Ok(reply);
+                }
+            };
+            let live = match resp.body.kind() {
+                BodyKind::CloseDelimited | BodyKind::Chunked => true,
+                BodyKind::Length(_) => {
+                    channel_share(ch).unwrap_or(shared.config.share) == Share::Always
+                }
+                BodyKind::Empty => false,
+            };
+            if resp.status() != 200 || !live {
+                // Waiting viewers open their own (the starter's Drop tells them).
+                drop(starter);
+                return Err(Some((resp, slot)));
+            }
+            let ready = fanout::Ready {
+                content_type: content_type(ch, resp.head.header_str("content-type")),
+            };
+            log!(
+                Info,
+                "channel {} ({}): shared upstream opened for {}",
+                ch.id,
+                ch.name(),
+                ctx.peer
+            );
+            starter.run(resp.body, slot, ready, opts, ctx.shutdown.clone());
+            viewer
         }
     };
+    match viewer.ready().await {
+        Start::Ready(ready) => {
+            let mut reply = shared_reply(&ready.content_type);
+            reply.body = ReplyBody::Shared(Box::new(viewer));
+            Ok(reply)
+        }
+        Start::Failed { status, reason } => {
+            let mut reply = Reply::error(status, &reason);
+            if status == 503 {
+                reply.header("Retry-After", NO_SLOT_RETRY_AFTER_SECS.to_string());
+            }
+            Ok(reply)
+        }
+        Start::NotShared | Start::Pending => Err(None),
+    }
+}
+
+/// The answer for a channel's upstream response relayed to one viewer, holding `slot`.
+fn channel_reply(
+    ctx: &RequestContext<'_>,
+    ch: &Arc<Channel>,
+    range: Option<ByteRange>,
+    resp: upstream::Response,
+    slot: Slot,
+) -> Reply {
     let content_type = content_type(ch, resp.head.header_str("content-type"));
-    let mut reply = relay_reply(ctx, ch, resp, range, content_type);
+    let mut reply = relay_reply(ctx, ch, resp, range, content_type, Some(slot));
     if reply.status < 300 && ch.kind == ChannelKind::Ts {
         reply.header("Cache-Control", "no-cache, no-store");
     }
@@ -583,13 +804,16 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
 
 /// The answer that relays an upstream response to the client: the status, length and range
 /// headers worked out from the upstream's (cutting a range out of a full body when the upstream
-/// ignored it), and the body as a [`RelayPlan`]. Upstream errors become 502 or 416.
+/// ignored it), and the body as a [`RelayPlan`] holding `slot` (if the source counts this
+/// connection). Upstream errors become 502 or 416. For HEAD the plan (upstream connection and
+/// slot) is dropped here, before the head is written.
 fn relay_reply(
     ctx: &RequestContext<'_>,
     ch: &Arc<Channel>,
     resp: upstream::Response,
     range: Option<ByteRange>,
     content_type: String,
+    slot: Option<Slot>,
 ) -> Reply {
     let upstream_len = resp.content_length();
     let mut plan = RelayPlan {
@@ -598,6 +822,7 @@ fn relay_reply(
         limit: None,
         channel: ch.clone(),
         peer: ctx.peer,
+        slot,
     };
     let status = resp.head.status();
     let mut reply = match status {
@@ -678,7 +903,9 @@ fn relay_reply(
         }
     }
     reply.header("Access-Control-Allow-Origin", "*");
-    reply.body = ReplyBody::Relay(Box::new(plan));
+    if ctx.head.method() != "HEAD" {
+        reply.body = ReplyBody::Relay(Box::new(plan));
+    }
     reply
 }
 
@@ -737,6 +964,9 @@ struct RelayPlan {
     limit: Option<u64>,
     channel: Arc<Channel>,
     peer: SocketAddr,
+    /// The provider slot this upstream connection holds (none for HLS sub-resources, which
+    /// sources do not count); released with the plan.
+    slot: Option<Slot>,
 }
 
 /// How a relay ended.
@@ -747,7 +977,7 @@ enum RelayEnd {
     ClientGone,
     /// The upstream failed mid-body; the client must see a cut, not an end.
     Upstream(UpstreamError),
-    /// The engine is stopping.
+    /// The engine is stopping, or the provider slot went to the client's next channel.
     Shutdown,
 }
 
@@ -757,11 +987,13 @@ impl RelayEnd {
     }
 }
 
-/// Copies the upstream body to the client as it arrives. Backpressure: the next upstream read
-/// happens only after the client took the previous chunk.
+/// Relays the upstream body to the client as it arrives: a plain-TCP body through
+/// [`relay::pass`](crate::relay::pass) (`splice(2)` on Linux, else the pooled copy loop), a TLS
+/// or chunked one chunk by chunk. Backpressure either way: the next upstream read happens only
+/// after the client took the previous bytes.
 async fn relay(
     stream: &mut TcpStream,
-    mut plan: RelayPlan,
+    plan: RelayPlan,
     shared: &Shared,
     shutdown: &mut watch::Receiver<bool>,
 ) -> RelayEnd {
@@ -769,47 +1001,49 @@ async fn relay(
     stats.streams_active.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     let mut sent: u64 = 0;
-    let end = loop {
-        let next = tokio::select! {
-            next = plan.body.chunk() => next,
-            _ = stopped(shutdown) => break RelayEnd::Shutdown,
-        };
-        let mut data: Bytes = match next {
-            Ok(Some(data)) => data,
-            Ok(None) if plan.limit.is_some_and(|l| l > 0) => {
-                break RelayEnd::Upstream(UpstreamError::Cut {
-                    received: plan.body.received(),
-                });
-            }
-            Ok(None) => break RelayEnd::Complete,
-            Err(e) => break RelayEnd::Upstream(e),
-        };
-        if plan.skip > 0 {
-            let n = plan.skip.min(data.len() as u64);
-            data.advance(n as usize);
-            plan.skip -= n;
+    let RelayPlan {
+        body,
+        skip,
+        limit,
+        channel: ch,
+        peer,
+        slot,
+    } = plan;
+    let (end, path) = match body.into_plain() {
+        Ok(plain) => {
+            let pass = crate::relay::pass::Pass {
+                body: plain,
+                skip,
+                limit,
+                splice: shared.config.relay_path != RelayPath::Copy,
+                idle: shared.config.upstream_idle_timeout,
+                stall: CLIENT_STALL_TIMEOUT,
+                pool: &shared.buffers,
+            };
+            let path = if pass.splice && cfg!(target_os = "linux") {
+                "splice"
+            } else {
+                "copy"
+            };
+            let end = tokio::select! {
+                end = pass.run(stream, &mut sent) => match end {
+                    PassEnd::Complete => RelayEnd::Complete,
+                    PassEnd::ClientGone => RelayEnd::ClientGone,
+                    PassEnd::Upstream(e) => RelayEnd::Upstream(e),
+                },
+                _ = stopped(shutdown) => RelayEnd::Shutdown,
+                _ = revoked(&slot) => RelayEnd::Shutdown,
+            };
+            (end, path)
         }
-        if let Some(limit) = plan.limit.as_mut() {
-            let n = (*limit).min(data.len() as u64);
-            data.truncate(n as usize);
-            *limit -= n;
-        }
-        if !data.is_empty() {
-            match timeout(CLIENT_STALL_TIMEOUT, stream.write_all(&data)).await {
-                Ok(Ok(())) => {}
-                _ => break RelayEnd::ClientGone,
-            }
-            sent += data.len() as u64;
-            stats
-                .bytes_relayed
-                .fetch_add(data.len() as u64, Ordering::Relaxed);
-        }
-        if plan.limit == Some(0) {
-            break RelayEnd::Complete;
+        Err(body) => {
+            let end = relay_chunks(stream, body, skip, limit, &slot, &mut sent, shutdown).await;
+            (end, "chunks")
         }
     };
+    drop(slot);
     stats.streams_active.fetch_sub(1, Ordering::Relaxed);
-    let ch = &plan.channel;
+    stats.bytes_relayed.fetch_add(sent, Ordering::Relaxed);
     let secs = started.elapsed().as_secs_f64();
     let how = match &end {
         RelayEnd::Complete => "complete".to_string(),
@@ -826,14 +1060,117 @@ async fn relay(
         log::emit(
             level,
             format_args!(
-                "stream {} ({}) to {}: {sent} bytes in {secs:.1}s, {how}",
+                "stream {} ({}) to {peer}: {sent} bytes in {secs:.1}s ({path}), {how}",
                 ch.id,
                 ch.name(),
-                plan.peer
             ),
         );
     }
     end
+}
+
+/// Resolves once `slot` was reclaimed for another channel; never without a slot.
+async fn revoked(slot: &Option<Slot>) {
+    match slot {
+        Some(slot) => slot.revoked().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The chunk loop for bodies that need decoding (TLS, chunked): each decoded piece is cut by
+/// skip/limit and written before the next is read.
+async fn relay_chunks(
+    stream: &mut TcpStream,
+    mut body: upstream::Body,
+    mut skip: u64,
+    mut limit: Option<u64>,
+    slot: &Option<Slot>,
+    sent: &mut u64,
+    shutdown: &mut watch::Receiver<bool>,
+) -> RelayEnd {
+    loop {
+        let next = tokio::select! {
+            next = body.chunk() => next,
+            _ = stopped(shutdown) => return RelayEnd::Shutdown,
+            _ = revoked(slot) => return RelayEnd::Shutdown,
+        };
+        let mut data: Bytes = match next {
+            Ok(Some(data)) => data,
+            Ok(None) if limit.is_some_and(|l| l > 0) => {
+                return RelayEnd::Upstream(UpstreamError::Cut {
+                    received: body.received(),
+                });
+            }
+            Ok(None) => return RelayEnd::Complete,
+            Err(e) => return RelayEnd::Upstream(e),
+        };
+        if skip > 0 {
+            let n = skip.min(data.len() as u64);
+            data.advance(n as usize);
+            skip -= n;
+        }
+        if let Some(limit) = limit.as_mut() {
+            let n = (*limit).min(data.len() as u64);
+            data.truncate(n as usize);
+            *limit -= n;
+        }
+        if !data.is_empty() {
+            match timeout(CLIENT_STALL_TIMEOUT, stream.write_all(&data)).await {
+                Ok(Ok(())) => {}
+                _ => return RelayEnd::ClientGone,
+            }
+            *sent += data.len() as u64;
+        }
+        if limit == Some(0) {
+            return RelayEnd::Complete;
+        }
+    }
+}
+
+/// Writes a shared channel to one viewer until it ends (see [`fanout::Viewer::run`]).
+async fn watch_shared(
+    stream: &mut TcpStream,
+    peer: SocketAddr,
+    viewer: &fanout::Viewer,
+    shared: &Shared,
+    shutdown: &mut watch::Receiver<bool>,
+) -> RelayEnd {
+    let stats = &shared.stats;
+    stats.streams_active.fetch_add(1, Ordering::Relaxed);
+    let started = Instant::now();
+    let (sent, end) = viewer.run(stream, CLIENT_STALL_TIMEOUT, shutdown).await;
+    stats.streams_active.fetch_sub(1, Ordering::Relaxed);
+    stats.bytes_relayed.fetch_add(sent, Ordering::Relaxed);
+    let secs = started.elapsed().as_secs_f64();
+    let skips = viewer.skips();
+    let how = match &end {
+        Ok(fanout::End::Complete) => "complete".to_string(),
+        Ok(fanout::End::Cut(why)) => format!("cut: {why}"),
+        Ok(fanout::End::Dropped) => "dropped (too slow)".to_string(),
+        Ok(fanout::End::Stopped) => "stopped".to_string(),
+        Err(_) => "client left".to_string(),
+    };
+    let level = if matches!(end, Ok(fanout::End::Cut(_))) {
+        log::Level::Warn
+    } else {
+        log::Level::Info
+    };
+    if log::enabled(level) {
+        log::emit(
+            level,
+            format_args!(
+                "stream {} to {peer} (shared): {sent} bytes in {secs:.1}s, {skips} skips, {how}",
+                viewer.channel()
+            ),
+        );
+    }
+    match end {
+        Ok(fanout::End::Complete) => RelayEnd::Complete,
+        // The client must see a cut, never a clean end.
+        Ok(fanout::End::Cut(_)) => RelayEnd::ClientGone,
+        Ok(_) => RelayEnd::Shutdown,
+        Err(_) => RelayEnd::ClientGone,
+    }
 }
 
 /// Aborts the connection with a TCP reset so the client sees an error, never a clean end of a
@@ -856,6 +1193,7 @@ enum ReplyBody {
     Empty,
     Bytes(Bytes),
     Relay(Box<RelayPlan>),
+    Shared(Box<fanout::Viewer>),
 }
 
 impl Reply {
@@ -976,5 +1314,57 @@ mod tests {
         assert_eq!(url_extension("http://h/a.b/c"), None);
         assert_eq!(url_extension("http://provider.com"), None);
         assert_eq!(url_extension("http://h/x.ts|User-Agent=a.b"), Some("ts"));
+    }
+}
+#[cfg(test)]
+mod task_size {
+    use super::*;
+
+    /// A viewer's connection lives as long as it watches: its future must stay small (the
+    /// target is under 4 KiB of relay memory per viewer). Large states belong in boxed futures.
+    #[tokio::test]
+    async fn stream_tasks_stay_small() {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let config = Config::default();
+        let client = Client::new(upstream::ClientOptions::from_config(&config));
+        let shared = Shared::new(config, client);
+        let (_tx, mut rx) = watch::channel(false);
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let c = connection(
+            TcpStream::connect(addr).await.unwrap(),
+            addr,
+            &shared,
+            rx.clone(),
+        );
+        let conn = std::mem::size_of_val(&c);
+        drop(c);
+        let hub = Arc::new(Hub::default());
+        let Join::Start(_starter, viewer) = hub.join(
+            "x",
+            ClientKey::new(addr.ip(), None),
+            shared.fanout_options(),
+        ) else {
+            panic!("a new channel starts");
+        };
+        let w = watch_shared(&mut s, addr, &viewer, &shared, &mut rx);
+        let watch = std::mem::size_of_val(&w);
+        drop(w);
+        let head = RequestHead::parse(&mut BytesMut::from(&b"GET /x HTTP/1.1\r\n\r\n"[..]))
+            .unwrap()
+            .unwrap();
+        let ctx = RequestContext {
+            shared: &shared,
+            head: &head,
+            peer: addr,
+            local: None,
+            shutdown: &rx,
+        };
+        let r = route(&ctx);
+        let routing = std::mem::size_of_val(&r);
+        drop(r);
+        assert!(conn <= 2048, "connection future is {conn} bytes");
+        assert!(watch <= 1024, "watch_shared future is {watch} bytes");
+        assert!(routing <= 1536, "route future is {routing} bytes");
     }
 }

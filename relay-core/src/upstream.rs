@@ -619,6 +619,63 @@ impl Body {
         Ok(data)
     }
 
+    /// Hands over a plain-TCP body whose bytes need no decoding (`Content-Length` or
+    /// close-delimited), so the relay can move it with `splice(2)`. TLS and chunked bodies, and
+    /// bodies already finished, come back as `Err(self)`.
+    // The body comes back by value so the caller reads it as before; it moves once per stream.
+    #[allow(clippy::result_large_err)]
+    pub fn into_plain(self) -> Result<PlainBody, Body> {
+        let plain = matches!(self.stream, Stream::Plain(_))
+            && matches!(self.kind, BodyKind::Length(_) | BodyKind::CloseDelimited)
+            && !self.done;
+        if !plain {
+            return Err(self);
+        }
+        let Body {
+            stream,
+            mut buf,
+            kind,
+            remaining,
+            decoder,
+            received,
+            idle_timeout,
+            done,
+            reuse,
+        } = self;
+        let stream = match stream {
+            Stream::Plain(s) => s,
+            // Checked above; never taken.
+            tls => {
+                return Err(Body {
+                    stream: tls,
+                    buf,
+                    kind,
+                    remaining,
+                    decoder,
+                    received,
+                    idle_timeout,
+                    done,
+                    reuse,
+                });
+            }
+        };
+        let remaining = match kind {
+            BodyKind::Length(_) => {
+                let keep = buf
+                    .len()
+                    .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+                buf.truncate(keep);
+                Some(remaining - keep as u64)
+            }
+            _ => None,
+        };
+        Ok(PlainBody {
+            stream,
+            buffered: buf,
+            remaining,
+        })
+    }
+
     /// Reads the whole body into memory, refusing more than `limit` bytes.
     pub async fn read_to_end(&mut self, limit: usize) -> Result<Bytes, UpstreamError> {
         let mut out = BytesMut::new();
@@ -638,6 +695,17 @@ impl Body {
             .map_err(|_| UpstreamError::Timeout(Phase::Body))?
             .map_err(UpstreamError::Io)
     }
+}
+
+/// A plain-TCP response body taken out of a [`Body`] with [`Body::into_plain`].
+#[derive(Debug)]
+pub struct PlainBody {
+    /// The upstream socket, positioned after `buffered`.
+    pub stream: TcpStream,
+    /// Body bytes already read along with the head.
+    pub buffered: BytesMut,
+    /// Body bytes still to come from the socket after `buffered`; `None`: until close.
+    pub remaining: Option<u64>,
 }
 
 /// An upstream connection, plain or TLS.

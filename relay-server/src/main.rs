@@ -15,7 +15,8 @@ usage: relay-server [--listen ADDR] [--public-url URL] [--catalog PATH|URL]... [
   --listen ADDR                      address to listen on (default 127.0.0.1:8080; 0.0.0.0:8080 for the LAN)
   --public-url URL                   base URL written into playlists (default: from the listen address,
                                      or the request's Host header when listening on 0.0.0.0)
-  --catalog PATH|URL                 an M3U playlist file or http(s) URL; repeat for several
+  --catalog PATH|URL                 an M3U playlist file or http(s) URL; repeat for several;
+                                     a |max-connections=N suffix caps that source's upstream connections
   --catalog-refresh DUR|off          reload the catalogs this often (default off)
   --user-agent UA                    User-Agent sent upstream when a channel sets none
   --max-connections N                concurrent client connections (default 1024)
@@ -32,6 +33,12 @@ usage: relay-server [--listen ADDR] [--public-url URL] [--catalog PATH|URL]... [
                                      or ~/.local/state/relay)
   --token-ttl DUR                    how long HLS links stay valid (default 24h)
   --hls-cache-bytes SIZE             memory for HLS playlists/segments shared by viewers (default 32m)
+  --source-max-connections N         upstream connections per source without its own cap, 0 = no cap (default 0)
+  --share auto|always|never          one upstream for all viewers of a live channel (default auto)
+  --share-linger DUR                 a shared upstream stays open this long after its last viewer (default 5s)
+  --viewer-queue SIZE                how far a viewer of a shared channel may lag (default 2m)
+  --slow-viewer skip|drop            a viewer beyond that skips to the next keyframe, or is dropped (default skip)
+  --relay-path auto|splice|copy      pass-through path (default auto: splice for plain TCP on Linux)
   -h, --help                         this text
   -V, --version                      the version
 

@@ -281,8 +281,16 @@ curl -sS --max-time 60 -o "$WORK/cookie-origin.body" -b session=interop "$ORIGIN
 p2=$!
 wait "$p0" "$p1" "$p2" "${live_pids[@]}" 2>/dev/null || true
 
+# BODY is a non-empty, packet-aligned suffix of ORIGIN (a viewer joining a shared channel late
+# starts at a random-access point; one joining in its first group of pictures gets all of it).
+is_ts_suffix() { # BODY ORIGIN
+    local n
+    n=$(stat -c %s "$1")
+    [ "$n" -gt 0 ] && [ $((n % 188)) = 0 ] && cmp -s "$1" <(tail -c "$n" "$2")
+}
+
 check_live_identity() {
-    local want got i
+    local want got i full=0
     want=$(sha "$WORK/live-origin.body")
     [ "$(stat -c %s "$WORK/live-origin.body")" = "$LIVE_BYTES" ] \
         || why "origin sent $(stat -c %s "$WORK/live-origin.body") B, expected $LIVE_BYTES (test origin broken?)"
@@ -290,17 +298,24 @@ check_live_identity() {
         read -r st ttfb total <"$WORK/live-$i.w" || true
         [ "${st:-}" = 200 ] || why "client $i: status ${st:-none} $(cat "$WORK/live-$i.err")"
         got=$(sha "$WORK/live-$i.body")
-        [ "$got" = "$want" ] || why "client $i: $(stat -c %s "$WORK/live-$i.body") B sha256 $got != origin's $LIVE_BYTES B $want"
+        if [ "$got" = "$want" ]; then
+            full=$((full + 1))
+        else
+            is_ts_suffix "$WORK/live-$i.body" "$WORK/live-origin.body" \
+                || why "client $i: $(stat -c %s "$WORK/live-$i.body") B, not the origin's bytes nor a packet-aligned end of them"
+        fi
     done
+    [ "$full" -ge 1 ] || why "no client got all $LIVE_BYTES B (the first viewer of a shared channel gets the stream from its start)"
     no_reasons
 }
-check "live TS through the relay: 3 concurrent curl clients each get exactly the origin's bytes ($LIVE_BYTES B)" check_live_identity
+check "live TS through the relay (one shared upstream): 3 concurrent curl clients get the origin's bytes ($LIVE_BYTES B), or its end from a random-access point" check_live_identity
 
 check_live_progressive() {
     local st ttfb total n
     read -r st ttfb total n <"$WORK/live-4.w" || true
     [ "${st:-}" = 200 ] || why "status ${st:-none} $(cat "$WORK/live-4.err")"
-    [ "${n:-0}" = "$LIVE_BYTES" ] || why "${n:-0} B received, want $LIVE_BYTES"
+    is_ts_suffix "$WORK/live-4.body" "$WORK/live-origin.body" \
+        || why "${n:-0} B received: not the origin's $LIVE_BYTES B nor a packet-aligned end of them"
     # Relational, not a speed limit: the origin paces its body over ~5 s, so a relay that streams
     # delivers the first byte long before the last; one that buffers delivers them together.
     awk -v a="${ttfb:--1}" -v b="${total:-0}" 'BEGIN { exit !(a >= 0 && b - a > 2) }' \

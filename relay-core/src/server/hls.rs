@@ -335,7 +335,7 @@ async fn direct(
     match ctx.shared.client.request(&req).await {
         Ok(resp) => {
             let ct = content_type(kind, &resp.url, resp.head.header_str("content-type"));
-            relay_reply(ctx, ch, resp, range, ct.to_string())
+            relay_reply(ctx, ch, resp, range, ct.to_string(), None)
         }
         Err(e) => failure_reply(ctx, ch, url, upstream_failure(e)),
     }

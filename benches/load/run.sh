@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Load benchmark on one machine over loopback, side by side in one run:
+#   direct from the origin (the limit), nginx as reverse proxy (proxy_buffering off,
+#   proxy_buffer_size 64k), haproxy in mode tcp with splice (the zero-copy reference), the relay.
+# Figures: single-stream GB/s of a FILE_MB file (median of RUNS), proxy CPU seconds per GB,
+# VIEWERS viewers of a RATE bit/s live channel (relay shared and not shared): share of viewers
+# that received >= 98% of their bytes over SECS, proxy RSS per viewer, upstream connections
+# used; idle relay RSS.
+#
+#   bash benches/load/run.sh                   # the full run (1 GiB, 1000 viewers, 20 s)
+#   FILE_MB=64 VIEWERS=50 SECS=3 RUNS=1 bash benches/load/run.sh   # a quick smoke run
+#
+# Installs nginx and haproxy with apt-get when missing. Needs ~FILE_MB of space in WORK.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+RUNS=${RUNS:-3}
+FILE_MB=${FILE_MB:-1024}
+VIEWERS=${VIEWERS:-1000}
+SECS=${SECS:-20}
+RATE=${RATE:-4000000}
+WORK=${WORK:-/tmp/relay-load}
+ORIGIN=127.0.0.1:18080
+NGINX=127.0.0.1:18081
+HAPROXY=127.0.0.1:18082
+RELAY=127.0.0.1:18083
+RELAY_NOSHARE=127.0.0.1:18084
+
+need() {
+  command -v "$1" >/dev/null 2>&1 && return
+  echo "installing $2 ..." >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$2" >/dev/null
+}
+need nginx nginx-light || need nginx nginx
+need haproxy haproxy
+NGINX_BIN=$(command -v nginx)
+HAPROXY_BIN=$(command -v haproxy)
+
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+cargo build --release -q -p relay-server
+cargo build --release -q -p relay-benches --bin relay-load
+BIN=$PWD/target/release
+mkdir -p "$WORK"
+FILE=$WORK/file-$FILE_MB.bin
+[ -f "$FILE" ] || head -c "${FILE_MB}M" /dev/urandom > "$FILE"
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+"$BIN/relay-load" origin "$ORIGIN" "$FILE" "$RATE" & PIDS+=($!); ORIGIN_PID=$!
+
+cat > "$WORK/nginx.conf" <<CONF
+worker_processes 2;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx.err warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx-body;
+  proxy_temp_path $WORK/nginx-proxy;
+  fastcgi_temp_path $WORK/nginx-fastcgi;
+  uwsgi_temp_path $WORK/nginx-uwsgi;
+  scgi_temp_path $WORK/nginx-scgi;
+  server {
+    listen $NGINX;
+    location / {
+      proxy_pass http://$ORIGIN;
+      proxy_http_version 1.1;
+      proxy_buffering off;
+      proxy_buffer_size 64k;
+      # Needed for nginx to accept a 64k buffer size (unused with buffering off).
+      proxy_buffers 8 64k;
+      proxy_busy_buffers_size 128k;
+      proxy_read_timeout 1h;
+    }
+  }
+}
+CONF
+"$NGINX_BIN" -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!); NGINX_PID=$!
+
+cat > "$WORK/haproxy.cfg" <<CONF
+global
+  maxconn 6000
+defaults
+  mode tcp
+  option splice-auto
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+frontend front
+  bind $HAPROXY
+  default_backend origin
+backend origin
+  server o $ORIGIN
+CONF
+"$HAPROXY_BIN" -f "$WORK/haproxy.cfg" -db 2>"$WORK/haproxy.err" & PIDS+=($!); HAPROXY_PID=$!
+
+cat > "$WORK/catalog.m3u" <<CONF
+#EXTM3U
+#EXTINF:-1,File
+http://$ORIGIN/file.mp4
+#EXTINF:-1,Live
+http://$ORIGIN/live.ts
+CONF
+RELAY_LOG=warn "$BIN/relay-server" --listen "$RELAY" --catalog "$WORK/catalog.m3u" \
+  --max-connections 20000 --threads 2 & PIDS+=($!); RELAY_PID=$!
+RELAY_LOG=warn "$BIN/relay-server" --listen "$RELAY_NOSHARE" --catalog "$WORK/catalog.m3u" \
+  --max-connections 20000 --threads 2 --share never & PIDS+=($!); RELAY_NOSHARE_PID=$!
+
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null && return
+    sleep 0.1
+  done
+  echo "nothing listens on $1 (see $WORK/*.err)" >&2
+  exit 1
+}
+for a in "$ORIGIN" "$NGINX" "$HAPROXY" "$RELAY" "$RELAY_NOSHARE"; do wait_port "$a"; done
+sleep 1
+
+# Sum of user+system ticks (and RSS kB) of a process and its children.
+tree() { echo "$1"; pgrep -P "$1" || true; }
+ticks() { local t=0; for p in $(tree "$1"); do
+  t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo $t; }
+rss_kb() { local r=0; for p in $(tree "$1"); do
+  r=$((r + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0))); done; echo $r; }
+HZ=$(getconf CLK_TCK)
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else print a[int((NR+1)/2)]}'; }
+curl_stats() { exec 3<>"/dev/tcp/${ORIGIN%:*}/${ORIGIN#*:}"; printf 'GET /stats HTTP/1.1\r\nHost: o\r\n\r\n' >&3;
+  sed -n 's/^connections=//p' <&3; exec 3<&-; }
+
+IDLE_RSS=$(rss_kb "$RELAY_PID")
+ids=$(exec 3<>"/dev/tcp/${RELAY%:*}/${RELAY#*:}"; printf 'GET /api/channels HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n' >&3; cat <&3)
+FILE_ID=$(echo "$ids" | grep -o '"id":"[0-9a-f]*","name":"File"' | cut -d'"' -f4)
+LIVE_ID=$(echo "$ids" | grep -o '"id":"[0-9a-f]*","name":"Live"' | cut -d'"' -f4)
+
+declare -A URL_FILE=(
+  [direct]="http://$ORIGIN/file.mp4" [nginx]="http://$NGINX/file.mp4"
+  [haproxy]="http://$HAPROXY/file.mp4" [relay]="http://$RELAY/stream/$FILE_ID.mp4")
+declare -A PID_OF=([direct]="$ORIGIN_PID" [nginx]="$NGINX_PID" [haproxy]="$HAPROXY_PID"
+  [relay]="$RELAY_PID" [relay-noshare]="$RELAY_NOSHARE_PID")
+declare -A GBPS CPU
+for t in direct nginx haproxy relay; do
+  rates=(); cpus=()
+  for _ in $(seq "$RUNS"); do
+    before=$(ticks "${PID_OF[$t]}")
+    read -r bytes secs gbps < <("$BIN/relay-load" get "${URL_FILE[$t]}")
+    after=$(ticks "${PID_OF[$t]}")
+    rates+=("$gbps")
+    cpus+=("$(awk -v d=$((after - before)) -v hz="$HZ" -v b="$bytes" 'BEGIN {printf "%.3f", d / hz / (b / 1e9)}')")
+  done
+  GBPS[$t]=$(printf '%s\n' "${rates[@]}" | median)
+  CPU[$t]=$(printf '%s\n' "${cpus[@]}" | median)
+  echo "single stream $t: ${rates[*]} GB/s, CPU s/GB ${cpus[*]}" >&2
+done
+
+declare -A SERVED RSSV UPS
+live_run() { # name url pid
+  local name=$1 url=$2 pid=$3 up0 rss0 out peak=0
+  up0=$(curl_stats); rss0=$(rss_kb "$pid")
+  "$BIN/relay-load" viewers "$url" "$VIEWERS" "$SECS" "$RATE" > "$WORK/viewers.out" &
+  local vp=$!
+  while kill -0 "$vp" 2>/dev/null; do
+    r=$(rss_kb "$pid"); [ "$r" -gt "$peak" ] && peak=$r; sleep 1
+  done
+  wait "$vp" || true
+  out=$(cat "$WORK/viewers.out")
+  echo "live $name: $out" >&2
+  SERVED[$name]=$(echo "$out" | sed -n 's/.* share=\([0-9.]*\).*/\1/p')
+  RSSV[$name]=$(awk -v p="$peak" -v r="$rss0" -v n="$VIEWERS" 'BEGIN {printf "%.1f", (p - r) / n}')
+  UPS[$name]=$(( $(curl_stats) - up0 ))
+  sleep 7 # shared upstreams linger 5 s; let connections drain between runs
+}
+live_run direct "http://$ORIGIN/live.ts" "$ORIGIN_PID"
+live_run nginx "http://$NGINX/live.ts" "$NGINX_PID"
+live_run haproxy "http://$HAPROXY/live.ts" "$HAPROXY_PID"
+live_run relay "http://$RELAY/stream/$LIVE_ID.ts" "$RELAY_PID"
+live_run relay-noshare "http://$RELAY_NOSHARE/stream/$LIVE_ID.ts" "$RELAY_NOSHARE_PID"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+echo
+echo "load benchmark: $(nproc) cores, $(date -u +%F), file ${FILE_MB} MiB, runs $RUNS, $VIEWERS viewers x $((RATE / 1000000)) Mbit/s x ${SECS}s"
+echo
+echo "| | direct | nginx (64k) | haproxy tcp+splice | relay | relay, not shared |"
+echo "|---|---|---|---|---|---|"
+echo "| single stream GB/s (median) | ${GBPS[direct]} | ${GBPS[nginx]} | ${GBPS[haproxy]} | ${GBPS[relay]} | |"
+echo "| ... ratio to direct | 1.00 | $(ratio "${GBPS[nginx]}" "${GBPS[direct]}") | $(ratio "${GBPS[haproxy]}" "${GBPS[direct]}") | $(ratio "${GBPS[relay]}" "${GBPS[direct]}") | |"
+echo "| proxy CPU s/GB (median) | (origin ${CPU[direct]}) | ${CPU[nginx]} | ${CPU[haproxy]} | ${CPU[relay]} | |"
+echo "| viewers with >= 98% of bytes | ${SERVED[direct]} | ${SERVED[nginx]} | ${SERVED[haproxy]} | ${SERVED[relay]} | ${SERVED[relay-noshare]} |"
+echo "| proxy RSS per viewer, KiB | (origin ${RSSV[direct]}) | ${RSSV[nginx]} | ${RSSV[haproxy]} | ${RSSV[relay]} | ${RSSV[relay-noshare]} |"
+echo "| upstream connections for $VIEWERS viewers | ${UPS[direct]} | ${UPS[nginx]} | ${UPS[haproxy]} | ${UPS[relay]} | ${UPS[relay-noshare]} |"
+echo "| idle RSS, relay | | | | $((IDLE_RSS / 1024)).$(( (IDLE_RSS % 1024) * 10 / 1024 )) MiB | |"
+echo
+echo "relay vs haproxy (GB/s): $(ratio "${GBPS[relay]}" "${GBPS[haproxy]}"), relay vs nginx: $(ratio "${GBPS[relay]}" "${GBPS[nginx]}")"
