@@ -1,4 +1,4 @@
-/* relay: the C ABI of the IPTV relay engine. */
+/* relay: the C ABI of the IPTV relay engine. See the README's "C library" section. */
 
 #ifndef RELAY_H
 #define RELAY_H
@@ -11,15 +11,551 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/* The version of the library this header belongs to; relay_version() gives the linked one. */
+#define RELAY_VERSION_MAJOR 0
+#define RELAY_VERSION_MINOR 1
+#define RELAY_VERSION_PATCH 0
+#define RELAY_VERSION_NUMBER ((RELAY_VERSION_MAJOR << 16) | (RELAY_VERSION_MINOR << 8) | RELAY_VERSION_PATCH)
+
+/**
+ * The source label of a catalog given to `relay_engine_load_m3u`; channel ids derive from it,
+ * so they stay the same across loads of the same playlist.
+ * The largest catalog `relay_engine_load_m3u` takes (256 MiB, like any catalog source:
+ * `relay_core::engine::MAX_SOURCE_BYTES`).
+ */
+#define RELAY_ENGINE_MAX_CATALOG_BYTES ((256 * 1024) * 1024)
+
+/**
+ * The size of the buffer a mapper writes into: the longest URI the relay handles
+ * (`relay_core::uri::MAX_URI_BYTES`).
+ */
+#define RELAY_HLS_MAX_URI_BYTES 8192
+
+/**
+ * The largest playlist `relay_hls_rewrite` accepts (16 MiB; `relay_core::hls::MAX_PLAYLIST_BYTES`).
+ */
+#define RELAY_HLS_MAX_PLAYLIST_BYTES ((16 * 1024) * 1024)
+
+/**
+ * The longest playlist line `relay_hls_rewrite` accepts (64 KiB; `relay_core::hls::MAX_LINE_BYTES`).
+ */
+#define RELAY_HLS_MAX_LINE_BYTES (64 * 1024)
+
+/**
+ * The largest rewritten playlist `relay_hls_rewrite` produces (64 MiB;
+ * `relay_core::hls::MAX_OUTPUT_BYTES`).
+ */
+#define RELAY_HLS_MAX_OUTPUT_BYTES ((64 * 1024) * 1024)
+
+/**
+ * What a call did. `RELAY_RESULT_OK` (0) is success; every other value is an error, grouped by
+ * thousands-and-hundreds: 7000 the call itself (arguments, buffers, panics), 7100
+ * configuration, 7200 the engine, 7300 HLS rewriting. A value, once published, keeps its meaning
+ * and is never reused; retired values stay reserved. `relay_result_describe` gives the text.
+ *
+ * In C this is a `uint32_t` (`relay_result`): a callback may return any value, and any value
+ * may be passed to `relay_result_describe`.
+ */
+enum relay_result
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Success.
+   */
+  RELAY_RESULT_OK = 0,
+  /**
+   * A panic inside the library was caught at the boundary. The objects involved stay safe to
+   * free; whether they still work is not guaranteed.
+   */
+  RELAY_RESULT_PANIC = 7000,
+  /**
+   * A required pointer was NULL (a byte pointer may be NULL only with a length of 0).
+   */
+  RELAY_RESULT_NULL_PARAMETER = 7001,
+  /**
+   * The output buffer is too small; the size needed was written to `*out_n`, nothing else.
+   */
+  RELAY_RESULT_INSUFFICIENT_SIZE = 7002,
+  /**
+   * A string argument is not valid UTF-8.
+   */
+  RELAY_RESULT_INVALID_UTF8 = 7003,
+  /**
+   * An argument is out of its documented range.
+   */
+  RELAY_RESULT_INVALID_PARAMETER = 7004,
+  /**
+   * Called from inside a relay callback (or a relay thread), where this function would
+   * deadlock or block the engine; call it from your own thread instead.
+   */
+  RELAY_RESULT_CALLED_FROM_CALLBACK = 7005,
+  /**
+   * `relay_config_set`: no setting has this name.
+   */
+  RELAY_RESULT_CONFIG_UNKNOWN_KEY = 7100,
+  /**
+   * `relay_config_set`: the value does not parse for this setting (nothing was changed).
+   */
+  RELAY_RESULT_CONFIG_BAD_VALUE = 7101,
+  /**
+   * `relay_engine_start` on an engine that is running.
+   */
+  RELAY_RESULT_ENGINE_ALREADY_RUNNING = 7200,
+  /**
+   * The call needs a running engine (after `relay_engine_start`, before `relay_engine_stop`).
+   */
+  RELAY_RESULT_ENGINE_NOT_RUNNING = 7201,
+  /**
+   * The listen address could not be bound (in use, not local, no permission).
+   */
+  RELAY_RESULT_ENGINE_BIND_FAILED = 7202,
+  /**
+   * The engine's threads could not be started.
+   */
+  RELAY_RESULT_ENGINE_RUNTIME_FAILED = 7203,
+  /**
+   * The server did not stop within `shutdown-grace` plus a short slack; it was cut.
+   */
+  RELAY_RESULT_ENGINE_STOP_FAILED = 7204,
+  /**
+   * The engine's state (the token secret in `state-dir`) could not be read or created.
+   */
+  RELAY_RESULT_ENGINE_STATE_FAILED = 7205,
+  /**
+   * `relay_engine_load_m3u`: the catalog is larger than `RELAY_ENGINE_MAX_CATALOG_BYTES`.
+   */
+  RELAY_RESULT_ENGINE_CATALOG_TOO_LARGE = 7206,
+  /**
+   * `relay_hls_rewrite`: the input does not start with `#EXTM3U`.
+   */
+  RELAY_RESULT_HLS_NOT_PLAYLIST = 7300,
+  /**
+   * `relay_hls_rewrite`: the input is larger than `RELAY_HLS_MAX_PLAYLIST_BYTES`, or the
+   * output would be larger than `RELAY_HLS_MAX_OUTPUT_BYTES`.
+   */
+  RELAY_RESULT_HLS_TOO_LARGE = 7301,
+  /**
+   * `relay_hls_rewrite`: a line is longer than `RELAY_HLS_MAX_LINE_BYTES`.
+   */
+  RELAY_RESULT_HLS_LINE_TOO_LONG = 7302,
+  /**
+   * `relay_hls_rewrite`: a URI in the playlist does not parse, or the mapper's replacement
+   * cannot stand where it goes (a `,` in an unquoted attribute value).
+   */
+  RELAY_RESULT_HLS_BAD_URI = 7303,
+  /**
+   * `relay_hls_rewrite`: the base URL is not an absolute URI.
+   */
+  RELAY_RESULT_HLS_BAD_BASE_URL = 7304,
+  /**
+   * `relay_hls_rewrite`: the mapper returned something other than `RELAY_RESULT_OK`.
+   */
+  RELAY_RESULT_HLS_MAPPER_FAILED = 7305,
+  /**
+   * `relay_hls_rewrite`: the mapper wrote a URI that cannot go into a playlist (empty, not
+   * UTF-8, control characters or `"`, or `*out_n` larger than the buffer it was given).
+   */
+  RELAY_RESULT_HLS_MAPPER_BAD_URI = 7306,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum relay_result relay_result;
+#else
+typedef uint32_t relay_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a URI in a playlist names, decided by the tag that references it. The values are
+ * stable.
+ */
+enum relay_hls_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A variant or rendition playlist (`#EXT-X-STREAM-INF`, `#EXT-X-MEDIA`, ...).
+   */
+  RELAY_HLS_KIND_PLAYLIST = 1,
+  /**
+   * A media segment.
+   */
+  RELAY_HLS_KIND_SEGMENT = 2,
+  /**
+   * A decryption key (`#EXT-X-KEY`, `#EXT-X-SESSION-KEY`).
+   */
+  RELAY_HLS_KIND_KEY = 3,
+  /**
+   * An initialisation section (`#EXT-X-MAP`).
+   */
+  RELAY_HLS_KIND_MAP = 4,
+  /**
+   * A partial segment or preload hint (`#EXT-X-PART`, `#EXT-X-PRELOAD-HINT`).
+   */
+  RELAY_HLS_KIND_PART = 5,
+  /**
+   * Session data (`#EXT-X-SESSION-DATA`).
+   */
+  RELAY_HLS_KIND_DATA = 6,
+  /**
+   * A content steering manifest (`#EXT-X-CONTENT-STEERING`).
+   */
+  RELAY_HLS_KIND_STEERING = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum relay_hls_kind relay_hls_kind;
+#else
+typedef uint32_t relay_hls_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Severity of a log line; lower is more severe. `RELAY_LOG_LEVEL_OFF` only for
+ * `relay_set_log_level`.
+ */
+enum relay_log_level
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Nothing is logged (only as an argument of `relay_set_log_level`).
+   */
+  RELAY_LOG_LEVEL_OFF = 0,
+  RELAY_LOG_LEVEL_ERROR = 1,
+  RELAY_LOG_LEVEL_WARN = 2,
+  RELAY_LOG_LEVEL_INFO = 3,
+  RELAY_LOG_LEVEL_DEBUG = 4,
+  RELAY_LOG_LEVEL_TRACE = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum relay_log_level relay_log_level;
+#else
+typedef uint32_t relay_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Settings for an engine (opaque). Made by `relay_config_new`, changed with
+ * `relay_config_set`, read by `relay_engine_new` (which copies it), released with
+ * `relay_config_free`. Thread-safe: calls on one config from several threads are serialised.
+ */
+typedef struct relay_config relay_config;
+
+/**
+ * A relay engine (opaque). Made by `relay_engine_new`, released by `relay_engine_free`. May be
+ * used from any thread; its calls are serialised internally (a call waits while another runs,
+ * e.g. `relay_engine_stop` draining connections). No engine function may be called from
+ * inside the log callback (`RELAY_RESULT_CALLED_FROM_CALLBACK`).
+ */
+typedef struct relay_engine relay_engine;
+
+/**
+ * Chooses the URI written in place of one URI of a playlist. `uri` is `uri_len` bytes of the
+ * original URI already resolved against the base URL (absolute, UTF-8, no NUL), valid only
+ * during the call. The mapper writes the new URI (no NUL) into `out`, which has room for
+ * `out_len` (= `RELAY_HLS_MAX_URI_BYTES`) bytes, sets `*out_n` to its length and returns
+ * `RELAY_RESULT_OK`; any other return value stops the rewrite with
+ * `RELAY_RESULT_HLS_MAPPER_FAILED`. Called on the thread that called `relay_hls_rewrite`.
+ */
+typedef relay_result (*relay_uri_mapper)(void *userdata,
+                                         const char *uri,
+                                         size_t uri_len,
+                                         char *out,
+                                         size_t out_len,
+                                         size_t *out_n);
+
+/**
+ * `relay_uri_mapper` with the kind of resource the URI names, for `relay_hls_rewrite_kind`.
+ */
+typedef relay_result (*relay_uri_kind_mapper)(void *userdata,
+                                              relay_hls_kind kind,
+                                              const char *uri,
+                                              size_t uri_len,
+                                              char *out,
+                                              size_t out_len,
+                                              size_t *out_n);
+
+/**
+ * Receives one log line: `message` is `message_len` bytes of UTF-8, no line end, no NUL, valid
+ * only during the call. Called from any relay thread (and from the thread of a call that logs,
+ * such as `relay_engine_start`), possibly from several at once, so it must be thread-safe and
+ * should return quickly. It must not call `relay_engine_*` functions or
+ * `relay_set_log_callback`: there they return `RELAY_RESULT_CALLED_FROM_CALLBACK` (and
+ * `relay_engine_free` logs an error and leaves the engine alone). `relay_version`,
+ * `relay_result_describe`, `relay_config_*` and `relay_hls_rewrite` may be called.
+ */
+typedef void (*relay_log_callback)(void *userdata,
+                                   relay_log_level level,
+                                   const char *message,
+                                   size_t message_len);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /**
  * The library version, e.g. `"0.1.0"`: a static NUL-terminated string; never free it.
- * Thread-safe.
+ * Thread-safe. The header's `RELAY_VERSION_*` macros give the version compiled against.
  */
 const char *relay_version(void);
+
+/**
+ * Makes a config with every setting at its default (see the README's settings table) and
+ * stores it in `*out`; the caller owns it and releases it with `relay_config_free`.
+ *
+ * # Safety
+ *
+ * `out` is NULL or valid for a write of a pointer.
+ */
+relay_result relay_config_new(relay_config **out);
+
+/**
+ * Applies one setting by name: the server's flag names without `--` (`listen`, `public-url`,
+ * `catalog`, `user-agent`, the timeouts, ...: the README's settings table, or
+ * `relay-server --help`), values as on the command line (durations `500ms`, `10s`, `2m`,
+ * `6h`). `catalog` appends a source; every other key replaces. `listen` = `127.0.0.1:0` picks a
+ * free port (see `relay_engine_local_addr`).
+ *
+ * Key and value are UTF-8 bytes, pointer + length, no NUL needed. An unknown key gives
+ * `RELAY_RESULT_CONFIG_UNKNOWN_KEY`, a bad value `RELAY_RESULT_CONFIG_BAD_VALUE`; either way the
+ * config is unchanged. Thread-safe. Engines already made from this config are not affected.
+ *
+ * # Safety
+ *
+ * `cfg` is NULL or a live config; `key`/`value` are NULL (only with length 0) or valid for
+ * reads of `key_len`/`value_len` bytes.
+ */
+relay_result relay_config_set(relay_config *cfg,
+                              const char *key,
+                              size_t key_len,
+                              const char *value,
+                              size_t value_len);
+
+/**
+ * Releases a config. NULL is a no-op. No other call on `cfg` may be in progress or follow.
+ *
+ * # Safety
+ *
+ * `cfg` is NULL or a config from `relay_config_new` not yet freed.
+ */
+void relay_config_free(relay_config *cfg);
+
+/**
+ * Makes an engine from a copy of `cfg` (later changes to `cfg` do not affect it; `cfg` may be
+ * freed at once) and stores it in `*out`. Nothing is bound, loaded or started, and no thread is
+ * created yet. The caller owns the engine and releases it with `relay_engine_free`.
+ *
+ * # Safety
+ *
+ * `cfg` is NULL or a live config; `out` is NULL or valid for a write of a pointer.
+ */
+relay_result relay_engine_new(const relay_config *cfg, relay_engine **out);
+
+/**
+ * Starts the engine: starts its threads, installs the catalog (the last one given to
+ * `relay_engine_load_m3u`, else the configured `catalog` sources, fetched now; a source that
+ * fails is logged and skipped), binds `listen`, and returns once it is listening. Thread-safe.
+ *
+ * Errors: `RELAY_RESULT_ENGINE_ALREADY_RUNNING`, `RELAY_RESULT_ENGINE_BIND_FAILED`,
+ * `RELAY_RESULT_ENGINE_RUNTIME_FAILED`, `RELAY_RESULT_ENGINE_STATE_FAILED`,
+ * `RELAY_RESULT_CALLED_FROM_CALLBACK`. A stopped engine may be started again; as across server
+ * restarts, HLS links handed out before keep working only with `token-secret` or `state-dir`
+ * set.
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live engine.
+ */
+relay_result relay_engine_start(relay_engine *engine);
+
+/**
+ * Writes the bound address (`127.0.0.1:40123`, `[::1]:8080`) into `buf` (no NUL) and its length
+ * into `*out_n`. `buf` may be NULL with `len` 0 to learn the length. A buffer of 64 bytes is
+ * always enough. Thread-safe.
+ *
+ * Errors: `RELAY_RESULT_ENGINE_NOT_RUNNING`, `RELAY_RESULT_INSUFFICIENT_SIZE` (`*out_n` = the
+ * length needed).
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live engine; `buf` is NULL or valid for writes of `len` bytes; `out_n`
+ * is NULL or valid for a write.
+ */
+relay_result relay_engine_local_addr(const relay_engine *engine,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *out_n);
+
+/**
+ * Replaces the catalog with the M3U playlist in `data` (`len` bytes; the caller keeps
+ * ownership) and writes its channel count to `*out_channels`. Works before a start and while
+ * running (requests in flight finish with the catalog they started with); the catalog is kept
+ * across stop and start. Configured `catalog` sources are set aside until
+ * `relay_engine_reload`. Unusable lines are skipped, never an error; more than
+ * `RELAY_ENGINE_MAX_CATALOG_BYTES` is `RELAY_RESULT_ENGINE_CATALOG_TOO_LARGE`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live engine; `data` is NULL (only with `len` 0) or valid for reads of
+ * `len` bytes; `out_channels` is NULL or valid for a write.
+ */
+relay_result relay_engine_load_m3u(relay_engine *engine,
+                                   const uint8_t *data,
+                                   size_t len,
+                                   size_t *out_channels);
+
+/**
+ * Fetches the configured `catalog` sources again and swaps in the catalog built from them (a
+ * source that fails keeps its previous channels); this also ends a catalog given by
+ * `relay_engine_load_m3u`. Writes the channel count to `*out_channels` and the number of sources
+ * that failed (logged) to `*out_failed`. Blocks while fetching. Thread-safe.
+ *
+ * Errors: `RELAY_RESULT_ENGINE_NOT_RUNNING`, `RELAY_RESULT_CALLED_FROM_CALLBACK`.
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live engine; `out_channels` and `out_failed` are NULL or valid for a
+ * write.
+ */
+relay_result relay_engine_reload(relay_engine *engine, size_t *out_channels, size_t *out_failed);
+
+/**
+ * Writes the engine's counters as one JSON object into `buf` (no NUL) and its length into
+ * `*out_n`: `{"version","running","listen","channels","uptime_s","connections_total",
+ * "connections_active","requests_total","streams_active","bytes_relayed"}`. While running the
+ * counters are live; after a stop they are those of the last run (`"running":false`). `buf` may
+ * be NULL with `len` 0 to learn the length. Thread-safe.
+ *
+ * Errors: `RELAY_RESULT_ENGINE_NOT_RUNNING` (never started), `RELAY_RESULT_INSUFFICIENT_SIZE`
+ * (`*out_n` = the length needed; the next call may need a few bytes more as counters grow).
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live engine; `buf` is NULL or valid for writes of `len` bytes; `out_n`
+ * is NULL or valid for a write.
+ */
+relay_result relay_engine_stats_json(const relay_engine *engine,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *out_n);
+
+/**
+ * Stops the engine: stops accepting, lets open connections finish within `shutdown-grace`,
+ * cuts the rest, then ends and joins every engine thread. When it returns nothing of the engine
+ * runs and the port is closed. Thread-safe (other calls wait meanwhile).
+ *
+ * Errors: `RELAY_RESULT_ENGINE_NOT_RUNNING`, `RELAY_RESULT_ENGINE_STOP_FAILED` (the server had
+ * to be cut; it is stopped all the same), `RELAY_RESULT_CALLED_FROM_CALLBACK`.
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live engine.
+ */
+relay_result relay_engine_stop(relay_engine *engine);
+
+/**
+ * Releases an engine, stopping it first if it runs (as `relay_engine_stop`). NULL is a no-op.
+ * No other call on `engine` may be in progress or follow. Called from inside the log callback
+ * it logs an error and does nothing (the engine stays valid).
+ *
+ * # Safety
+ *
+ * `engine` is NULL or an engine from `relay_engine_new` not yet freed.
+ */
+void relay_engine_free(relay_engine *engine);
+
+/**
+ * Rewrites an HLS playlist (multivariant or media, LL-HLS included): `mapper` is called once
+ * per URI, in order (URI lines and the URI attributes of `EXT-X-KEY`, `EXT-X-MAP`,
+ * `EXT-X-MEDIA`, `EXT-X-PART`, ...), with the URI resolved against `base_url` (the URL the
+ * playlist was fetched from, after redirects); its answer replaces the URI. Only URIs that
+ * resolve to `http`/`https` are mapped: others (`data:`, `skd://`) stay as written. Every other
+ * byte is kept as it was (unknown tags, comments, line ends). The result goes into `out`
+ * (`out_len` bytes, no NUL) and its length into `*out_n`.
+ *
+ * A too-small `out` (NULL with `out_len` 0 is allowed) gives `RELAY_RESULT_INSUFFICIENT_SIZE`
+ * with `*out_n` = the size needed; call again with that much room (the mapper is called again).
+ * Other errors: `RELAY_RESULT_HLS_NOT_PLAYLIST`, `RELAY_RESULT_HLS_TOO_LARGE` (over
+ * `RELAY_HLS_MAX_PLAYLIST_BYTES` in, or `RELAY_HLS_MAX_OUTPUT_BYTES` out), `RELAY_RESULT_HLS_LINE_TOO_LONG` (over
+ * `RELAY_HLS_MAX_LINE_BYTES`), `RELAY_RESULT_HLS_BAD_URI` (a URI that does not parse, or a
+ * replacement that cannot stand there), `RELAY_RESULT_HLS_BAD_BASE_URL`,
+ * `RELAY_RESULT_HLS_MAPPER_FAILED`, `RELAY_RESULT_HLS_MAPPER_BAD_URI`,
+ * `RELAY_RESULT_INVALID_UTF8` (`base_url`). Needs no engine; thread-safe (the mapper runs on
+ * the calling thread, and may call any relay function).
+ *
+ * # Safety
+ *
+ * `playlist` is NULL (only with `len` 0) or valid for reads of `len` bytes; `base_url` likewise
+ * for `base_len` bytes; `mapper` is NULL or a function of the `relay_uri_mapper` type, called
+ * with `userdata`; `out` is NULL (only with `out_len` 0) or valid for writes of `out_len`
+ * bytes; `out_n` is NULL or valid for a write.
+ */
+relay_result relay_hls_rewrite(const uint8_t *playlist,
+                               size_t len,
+                               const char *base_url,
+                               size_t base_len,
+                               relay_uri_mapper mapper,
+                               void *userdata,
+                               uint8_t *out,
+                               size_t out_len,
+                               size_t *out_n);
+
+/**
+ * `relay_hls_rewrite` with a mapper that is also told what each URI names
+ * (`relay_hls_kind`), e.g. to give segments and keys different routes.
+ *
+ * # Safety
+ *
+ * As for `relay_hls_rewrite`, with `mapper` of the `relay_uri_kind_mapper` type.
+ */
+relay_result relay_hls_rewrite_kind(const uint8_t *playlist,
+                                    size_t len,
+                                    const char *base_url,
+                                    size_t base_len,
+                                    relay_uri_kind_mapper mapper,
+                                    void *userdata,
+                                    uint8_t *out,
+                                    size_t out_len,
+                                    size_t *out_n);
+
+/**
+ * Sends the library's log lines to `callback` with `userdata` (first argument), instead of
+ * standard error; NULL `callback` restores standard error. Process-wide: one callback for all
+ * engines. When this returns, no call of the previous callback is running or will start, so its
+ * userdata may be released. Thread-safe; returns `RELAY_RESULT_CALLED_FROM_CALLBACK` from inside
+ * the log callback.
+ *
+ * # Safety
+ *
+ * `callback` is NULL or a function of the `relay_log_callback` type, safe to call from any
+ * thread, concurrently, with `userdata`, until it is replaced.
+ */
+relay_result relay_set_log_callback(relay_log_callback callback, void *userdata);
+
+/**
+ * Sets the most verbose level logged: `RELAY_LOG_LEVEL_OFF` (0) to `RELAY_LOG_LEVEL_TRACE`
+ * (5); the default is `RELAY_LOG_LEVEL_INFO`. Process-wide, thread-safe. Another value gives
+ * `RELAY_RESULT_INVALID_PARAMETER`.
+ */
+relay_result relay_set_log_level(uint32_t level);
+
+/**
+ * Writes a description of `result` into `buf` (at most `len` bytes, truncated if longer, no NUL
+ * added) and returns the number of bytes written. Any value is accepted; one that is not a
+ * known code is described as such. With `buf` NULL or `len` 0 nothing is written and 0 is
+ * returned. Thread-safe.
+ *
+ * # Safety
+ *
+ * `buf` is NULL or valid for writes of `len` bytes.
+ */
+size_t relay_result_describe(relay_result result, char *buf, size_t len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -54,6 +54,86 @@ pub fn sample_playlist(channels: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// A live-style HLS media playlist of `segments` segments with relative URIs, the same on every
+/// call: `#EXT-X-TARGETDURATION`, an AES-128 `#EXT-X-KEY` rotated every 100 segments,
+/// `#EXT-X-PROGRAM-DATE-TIME` every 10, and `#EXTINF` + a relative segment name of about 40 bytes.
+pub fn sample_media_playlist(segments: usize) -> Vec<u8> {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(segments * 70 + 200);
+    out.push_str(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:1000\n",
+    );
+    for i in 0..segments {
+        if i % 100 == 0 {
+            let _ = writeln!(
+                out,
+                "#EXT-X-KEY:METHOD=AES-128,URI=\"../keys/key{}.bin?v=2\",IV=0x{:032x}",
+                i / 100,
+                1000 + i
+            );
+        }
+        if i % 10 == 0 {
+            let _ = writeln!(
+                out,
+                "#EXT-X-PROGRAM-DATE-TIME:2024-05-01T12:{:02}:{:02}.000Z",
+                (i / 10) % 60,
+                (i * 6) % 60
+            );
+        }
+        let _ = writeln!(out, "#EXTINF:6.006,\nmedia_b2500000_{}.ts", 1000 + i);
+    }
+    out.push_str("#EXT-X-ENDLIST\n");
+    out.into_bytes()
+}
+
+/// A multivariant HLS playlist, the same on every call: session key and data, 4 audio
+/// renditions, 8 variants with I-frame playlists, relative and absolute URIs.
+pub fn sample_master_playlist() -> Vec<u8> {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(4096);
+    out.push_str("#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    out.push_str("#EXT-X-SESSION-KEY:METHOD=AES-128,URI=\"keys/session.key\"\n");
+    out.push_str("#EXT-X-SESSION-DATA:DATA-ID=\"com.example.title\",URI=\"meta/title.json\"\n");
+    for (i, lang) in ["en", "fr", "de", "es"].iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"aac\",LANGUAGE=\"{lang}\",NAME=\"Audio {lang}\",\
+             DEFAULT={},AUTOSELECT=YES,CHANNELS=\"2\",URI=\"audio/{lang}/prog_index.m3u8\"",
+            if i == 0 { "YES" } else { "NO" }
+        );
+    }
+    for (i, (w, h)) in [
+        (416, 234),
+        (640, 360),
+        (768, 432),
+        (960, 540),
+        (1280, 720),
+        (1920, 1080),
+        (2560, 1440),
+        (3840, 2160),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let bw = 145_000 * (i + 1) * (i + 1);
+        let _ = writeln!(
+            out,
+            "#EXT-X-STREAM-INF:BANDWIDTH={bw},AVERAGE-BANDWIDTH={},CODECS=\"avc1.64002a,mp4a.40.2\",\
+             RESOLUTION={w}x{h},FRAME-RATE=29.970,AUDIO=\"aac\",CLOSED-CAPTIONS=NONE\n\
+             https://cdn{}.example.net/vod/title/v{i}/prog_index.m3u8?token=abcdef0123456789",
+            bw * 9 / 10,
+            i % 3
+        );
+        let _ = writeln!(
+            out,
+            "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH={},CODECS=\"avc1.64002a\",RESOLUTION={w}x{h},\
+             URI=\"v{i}/iframe_index.m3u8\"",
+            bw / 10
+        );
+    }
+    out.into_bytes()
+}
+
 /// A live MPEG-TS stream of `gops` groups of `gop` packets each: PAT, PMT (H.264 on PID 0x100,
 /// AAC on 0x101), a keyframe packet with `random_access_indicator`, then video packets and one
 /// audio packet in ten. Payloads are patterned so every packet is distinct.
@@ -133,5 +213,21 @@ mod tests {
         assert!((70..=90).contains(&url.len()), "{url}");
         assert_eq!(playlist.entries[10].upstream_headers().len(), 2);
         assert_eq!(playlist.entries[7].group(), Some("International | FR"));
+    }
+
+    #[test]
+    fn sample_hls_playlists_rewrite() {
+        let base = relay_core::uri::Uri::parse("http://h/live/index.m3u8").unwrap();
+        let count = |input: &[u8]| {
+            let mut out = Vec::new();
+            relay_core::hls::rewrite(input, &base, &mut out, |t| Ok::<_, ()>(t.raw.to_string()))
+                .unwrap()
+        };
+        let media = sample_media_playlist(1000);
+        assert_eq!(media, sample_media_playlist(1000));
+        let s = count(&media);
+        assert_eq!((s.uris, s.master, s.endlist), (1010, false, true));
+        let s = count(&sample_master_playlist());
+        assert_eq!((s.uris, s.master), (22, true));
     }
 }

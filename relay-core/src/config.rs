@@ -56,6 +56,13 @@ pub enum RelayPath {
     Copy,
 }
 
+/// Default `token-ttl`.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+/// Shortest `token-ttl` accepted.
+pub const MIN_TOKEN_TTL: Duration = Duration::from_secs(60);
+/// Default `hls-cache-bytes`.
+pub const DEFAULT_HLS_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// A setting that could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
@@ -125,6 +132,31 @@ pub struct Config {
     pub slow_viewer: crate::relay::fanout::SlowViewer,
     /// `relay-path`: `auto`, `splice` or `copy` (see [`RelayPath`]).
     pub relay_path: RelayPath,
+    /// `token-secret`: the secret HLS sub-resource tokens are sealed with. Set the same one on
+    /// every instance behind a load balancer. Unset: a secret kept in `state-dir`, else a random
+    /// one per process (tokens then die with it).
+    pub token_secret: Option<Secret>,
+    /// `state-dir`: where the relay keeps state that should survive restarts (the token secret).
+    /// The server defaults it to `$XDG_STATE_HOME/relay` or `~/.local/state/relay`; an embedded
+    /// engine keeps nothing on disk unless it is set.
+    pub state_dir: Option<std::path::PathBuf>,
+    /// `token-ttl`: how long a sub-resource token stays valid (at least; expiry is rounded up to
+    /// a quarter hour). A paused VOD player needs its tokens when it resumes.
+    pub token_ttl: Duration,
+    /// `hls-cache-bytes`: memory for HLS playlists, segments and keys shared between viewers
+    /// (`0` keeps nothing after a fetch; concurrent requests still share one). Sizes take `k`,
+    /// `m`, `g`.
+    pub hls_cache_bytes: usize,
+}
+
+/// A secret setting: kept out of `Debug` output and logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 impl Default for Config {
@@ -143,6 +175,10 @@ impl Default for Config {
             upstream_idle_timeout: DEFAULT_UPSTREAM_IDLE_TIMEOUT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             threads: 0,
+            token_secret: None,
+            state_dir: None,
+            token_ttl: DEFAULT_TOKEN_TTL,
+            hls_cache_bytes: DEFAULT_HLS_CACHE_BYTES,
             catalog_max_connections: Vec::new(),
             source_max_connections: 0,
             share: Share::Auto,
@@ -169,6 +205,10 @@ pub const KEYS: &[&str] = &[
     "upstream-idle-timeout",
     "shutdown-grace",
     "threads",
+    "token-secret",
+    "state-dir",
+    "token-ttl",
+    "hls-cache-bytes",
     "source-max-connections",
     "share",
     "share-linger",
@@ -269,10 +309,50 @@ impl Config {
                 self.upstream_idle_timeout = parse_duration(value).map_err(bad)?
             }
             "shutdown-grace" => self.shutdown_grace = parse_duration(value).map_err(bad)?,
+            "token-secret" => {
+                if value.len() < crate::token::MIN_SECRET_BYTES {
+                    return Err(bad(format!(
+                        "use at least {} characters",
+                        crate::token::MIN_SECRET_BYTES
+                    )));
+                }
+                self.token_secret = Some(Secret(value.to_string()))
+            }
+            "state-dir" => {
+                if value.is_empty() {
+                    return Err(bad("empty path".into()));
+                }
+                self.state_dir = Some(value.into())
+            }
+            "token-ttl" => {
+                let ttl = parse_duration(value).map_err(bad)?;
+                if ttl < MIN_TOKEN_TTL {
+                    return Err(bad(format!("shorter than {MIN_TOKEN_TTL:?}")));
+                }
+                self.token_ttl = ttl
+            }
+            "hls-cache-bytes" => self.hls_cache_bytes = parse_size(value).map_err(bad)?,
             _ => return Err(ConfigError::UnknownKey(key.to_string())),
         }
         Ok(())
     }
+}
+
+/// Parses a byte size: a plain number, or one with a `k`, `m` or `g` suffix (powers of 1024).
+pub fn parse_size(value: &str) -> Result<usize, String> {
+    let lower = value.to_ascii_lowercase();
+    let (digits, shift) = match lower.strip_suffix(['k', 'm', 'g']) {
+        Some(d) if lower.ends_with('k') => (d, 10),
+        Some(d) if lower.ends_with('m') => (d, 20),
+        Some(d) => (d, 30),
+        None => (lower.as_str(), 0),
+    };
+    digits
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1usize << shift))
+        .ok_or_else(|| format!("{value:?} is not a size like 65536, 512k or 32m"))
 }
 
 fn parse_count(value: &str, min: usize) -> Result<usize, String> {
@@ -280,23 +360,6 @@ fn parse_count(value: &str, min: usize) -> Result<usize, String> {
         Ok(n) if n >= min => Ok(n),
         _ => Err(format!("{value:?} is not a whole number >= {min}")),
     }
-}
-
-/// Parses a byte count: plain, or with a `k`/`m` suffix (KiB, MiB).
-pub fn parse_size(value: &str) -> Result<usize, String> {
-    let lower = value.to_ascii_lowercase();
-    let (num, mult) = if let Some(n) = lower.strip_suffix('k') {
-        (n, 1024)
-    } else if let Some(n) = lower.strip_suffix('m') {
-        (n, 1024 * 1024)
-    } else {
-        (lower.as_str(), 1)
-    };
-    num.trim()
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("{value:?} is not a size like 65536, 512k or 4m"))
 }
 
 /// Parses `500ms`, `10s`, `2m`, `6h`, or plain seconds; zero is refused (a zero timeout is a mistake).
@@ -343,6 +406,36 @@ fn parse_public_url(value: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_and_cache_settings() {
+        let mut c = Config::default();
+        assert!(c.set("token-secret", "short").is_err());
+        c.set("token-secret", "0123456789abcdef-shared").unwrap();
+        assert!(
+            !format!("{c:?}").contains("0123456789abcdef"),
+            "secret in Debug"
+        );
+        c.set("token-ttl", "2h").unwrap();
+        assert_eq!(c.token_ttl, Duration::from_secs(7200));
+        assert!(c.set("token-ttl", "5s").is_err());
+        for (v, n) in [
+            ("0", 0),
+            ("65536", 65536),
+            ("512k", 512 << 10),
+            ("32M", 32 << 20),
+        ] {
+            c.set("hls-cache-bytes", v).unwrap();
+            assert_eq!(c.hls_cache_bytes, n);
+        }
+        assert!(c.set("hls-cache-bytes", "lots").is_err());
+        assert!(c.set("hls-cache-bytes", "99999999999999999999g").is_err());
+        c.set("state-dir", "/var/lib/relay").unwrap();
+        assert_eq!(
+            c.state_dir.as_deref(),
+            Some(std::path::Path::new("/var/lib/relay"))
+        );
+    }
 
     #[test]
     fn set_applies_and_refuses() {

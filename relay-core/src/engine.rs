@@ -5,11 +5,12 @@
 
 use crate::catalog::{Catalog, Source};
 use crate::config::Config;
-use crate::log;
 use crate::m3u::{self, Playlist};
 use crate::server::{self, Shared};
 use crate::upstream::{self, Client, ClientOptions};
+use crate::{log, token};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -39,6 +40,11 @@ pub enum EngineError {
     NotRunning,
     /// The server task did not end in time or panicked.
     Stop(String),
+    /// The token secret in `state-dir` could not be read or created.
+    State {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl std::fmt::Display for EngineError {
@@ -49,6 +55,13 @@ impl std::fmt::Display for EngineError {
             EngineError::AlreadyRunning => f.write_str("the engine is already running"),
             EngineError::NotRunning => f.write_str("the engine is not running"),
             EngineError::Stop(why) => write!(f, "the server did not stop cleanly: {why}"),
+            EngineError::State { path, source } => {
+                write!(
+                    f,
+                    "cannot keep the token secret in {}: {source}",
+                    path.display()
+                )
+            }
         }
     }
 }
@@ -95,6 +108,22 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The token keys: from `token-secret`, else from the secret kept in `state-dir`, else random
+/// (tokens then end with the process).
+fn token_keys(config: &Config) -> Result<token::Keys, EngineError> {
+    if let Some(secret) = &config.token_secret {
+        return Ok(token::Keys::from_secret(secret.0.as_bytes()));
+    }
+    let Some(dir) = &config.state_dir else {
+        return Ok(token::Keys::random());
+    };
+    let secret = token::load_or_create_secret(dir).map_err(|source| EngineError::State {
+        path: dir.join(token::SECRET_FILE),
+        source,
+    })?;
+    Ok(token::Keys::from_secret(&secret))
+}
+
 impl Engine {
     /// Builds the runtime and the shared state; nothing is bound or loaded yet.
     pub fn new(config: Config) -> Result<Engine, EngineError> {
@@ -111,6 +140,7 @@ impl Engine {
             .build()
             .map_err(EngineError::Runtime)?;
         let client = Client::new(ClientOptions::from_config(&config));
+        let keys = token_keys(&config)?;
         let sources = config
             .catalogs
             .iter()
@@ -121,7 +151,7 @@ impl Engine {
             .collect();
         Ok(Engine {
             runtime,
-            shared: Arc::new(Shared::new(config, client)),
+            shared: Arc::new(Shared::with_keys(config, client, keys)),
             sources: Arc::new(Mutex::new(sources)),
             running: Mutex::new(None),
         })
@@ -202,6 +232,30 @@ impl Engine {
     /// The bound address while running.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         lock(&self.running).as_ref().map(|r| r.addr)
+    }
+
+    /// The counters as one JSON object (the C ABI's `relay_engine_stats_json`):
+    /// `{"version","running","listen","channels","uptime_s","connections_total",
+    /// "connections_active","requests_total","streams_active","bytes_relayed"}`; `listen` is the
+    /// bound address, or `null` when not running. Uptime counts from [`Engine::new`].
+    pub fn stats_json(&self) -> String {
+        let stats = &self.shared.stats;
+        let listen = match self.local_addr() {
+            Some(addr) => format!("\"{addr}\""),
+            None => "null".to_string(),
+        };
+        format!(
+            "{{\"version\":\"{}\",\"running\":{},\"listen\":{listen},\"channels\":{},\"uptime_s\":{},\"connections_total\":{},\"connections_active\":{},\"requests_total\":{},\"streams_active\":{},\"bytes_relayed\":{}}}",
+            env!("CARGO_PKG_VERSION"),
+            listen != "null",
+            self.shared.catalog().len(),
+            stats.started.elapsed().as_secs(),
+            stats.connections_total.load(Ordering::Relaxed),
+            stats.connections_active.load(Ordering::Relaxed),
+            stats.requests_total.load(Ordering::Relaxed),
+            stats.streams_active.load(Ordering::Relaxed),
+            stats.bytes_relayed.load(Ordering::Relaxed),
+        )
     }
 
     /// Stops accepting, lets open connections finish within the shutdown grace, cuts the rest,

@@ -1,7 +1,9 @@
 //! relay-core: the IPTV relay engine.
+pub mod base64;
 pub mod catalog;
 pub mod config;
 pub mod engine;
+pub mod hls;
 pub mod http;
 pub mod json;
 pub mod log;
@@ -9,5 +11,6 @@ pub mod m3u;
 pub mod relay;
 pub mod server;
 pub mod slots;
+pub mod token;
 pub mod upstream;
 pub mod uri;

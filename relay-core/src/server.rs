@@ -16,7 +16,9 @@ use crate::relay::pass::PassEnd;
 use crate::relay::pool::BufferPool;
 use crate::slots::{ClientKey, NO_SLOT_RETRY_AFTER_SECS, Slot, Slots};
 use crate::upstream::{self, Client, UpstreamError};
-use crate::{json, log, m3u};
+use crate::{json, log, m3u, token};
+
+mod hls;
 use bytes::{Buf, Bytes, BytesMut};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +58,10 @@ pub struct Shared {
     pub client: Client,
     /// Counters for `/health` and, later, `/stats`.
     pub stats: Stats,
+    /// Seals and opens the tokens of HLS sub-resource URLs.
+    pub tokens: token::Keys,
+    /// HLS playlists, segments and keys shared between viewers.
+    hls_cache: Arc<hls::Cache>,
     /// Shared channels (one upstream, many viewers).
     pub hub: Arc<Hub>,
     /// Provider connection slots per source.
@@ -89,7 +95,18 @@ impl Default for Stats {
 }
 
 impl Shared {
+    /// Shared state with token keys from `token-secret`, or random ones (see [`Shared::with_keys`]).
     pub fn new(config: Config, client: Client) -> Shared {
+        let keys = match &config.token_secret {
+            Some(secret) => token::Keys::from_secret(secret.0.as_bytes()),
+            None => token::Keys::random(),
+        };
+        Shared::with_keys(config, client, keys)
+    }
+
+    /// Shared state sealing tokens with `keys`.
+    pub fn with_keys(config: Config, client: Client, keys: token::Keys) -> Shared {
+        let hls_cache = Arc::new(hls::Cache::new(config.hls_cache_bytes));
         let default_limit = Some(config.source_max_connections).filter(|&n| n > 0);
         let slots = Slots::new(config.catalog_max_connections.clone(), default_limit);
         Shared {
@@ -97,6 +114,8 @@ impl Shared {
             catalog: RwLock::new(Arc::new(Catalog::default())),
             client,
             stats: Stats::default(),
+            tokens: keys,
+            hls_cache,
             hub: Arc::default(),
             slots: Arc::new(slots),
             buffers: BufferPool::new(),
@@ -462,10 +481,21 @@ async fn route(ctx: &RequestContext<'_>) -> Reply {
         "/playlist.m3u8" | "/playlist.m3u" => playlist(ctx),
         "/api/channels" => channels_json(ctx),
         "/api/groups" => groups_json(ctx),
-        _ => match path.strip_prefix("/stream/") {
-            Some(rest) if !rest.is_empty() && !rest.contains('/') => stream_route(ctx, rest).await,
-            _ => Reply::error(404, "no such route"),
-        },
+        _ => {
+            let leaf = |prefix: &str| {
+                path.strip_prefix(prefix)
+                    .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+            };
+            if let Some(rest) = leaf("/stream/") {
+                stream_route(ctx, rest).await
+            } else if let Some(rest) = leaf("/r/") {
+                // Boxed: HLS answers are short-lived and their state would swell every
+                // connection future, including long-lived stream viewers'.
+                Box::pin(hls::resource(ctx, rest)).await
+            } else {
+                Reply::error(404, "no such route")
+            }
+        }
     }
 }
 
@@ -583,7 +613,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         return Reply::error(404, "no such channel");
     };
     if ch.kind == ChannelKind::Hls {
-        return Reply::error(501, "HLS channels are not relayed yet");
+        return Box::pin(hls::channel(ctx, ch)).await;
     }
     let range = ctx.head.header("range").and_then(ByteRange::parse);
     let head_only = ctx.head.method() == "HEAD";
@@ -602,7 +632,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
             match shared_route(ctx, ch, client).await {
                 Ok(reply) => return reply,
                 Err(None) => {}
-                Err(Some((resp, slot))) => return relay_reply(ctx, ch, range, resp, slot, false),
+                Err(Some((resp, slot))) => return channel_reply(ctx, ch, range, resp, slot),
             }
         }
     }
@@ -624,7 +654,7 @@ async fn stream_route(ctx: &RequestContext<'_>, name: &str) -> Reply {
         Ok(resp) => resp,
         Err(reply) => return reply,
     };
-    relay_reply(ctx, ch, range, resp, slot, head_only)
+    channel_reply(ctx, ch, range, resp, slot)
 }
 
 /// A channel's own sharing rule: the `relay-share="auto|always|never"` attribute of its entry.
@@ -759,16 +789,35 @@ async fn shared_route(
     }
 }
 
-/// The answer for an upstream response relayed to one viewer (ranges, lengths, headers).
-fn relay_reply(
+/// The answer for a channel's upstream response relayed to one viewer, holding `slot`.
+fn channel_reply(
     ctx: &RequestContext<'_>,
     ch: &Arc<Channel>,
     range: Option<ByteRange>,
     resp: upstream::Response,
     slot: Slot,
-    head_only: bool,
 ) -> Reply {
     let content_type = content_type(ch, resp.head.header_str("content-type"));
+    let mut reply = relay_reply(ctx, ch, resp, range, content_type, Some(slot));
+    if reply.status < 300 && ch.kind == ChannelKind::Ts {
+        reply.header("Cache-Control", "no-cache, no-store");
+    }
+    reply
+}
+
+/// The answer that relays an upstream response to the client: the status, length and range
+/// headers worked out from the upstream's (cutting a range out of a full body when the upstream
+/// ignored it), and the body as a [`RelayPlan`] holding `slot` (if the source counts this
+/// connection). Upstream errors become 502 or 416. For HEAD the plan (upstream connection and
+/// slot) is dropped here, before the head is written.
+fn relay_reply(
+    ctx: &RequestContext<'_>,
+    ch: &Arc<Channel>,
+    resp: upstream::Response,
+    range: Option<ByteRange>,
+    content_type: String,
+    slot: Option<Slot>,
+) -> Reply {
     let upstream_len = resp.content_length();
     let mut plan = RelayPlan {
         body: resp.body,
@@ -847,7 +896,7 @@ fn relay_reply(
         }
     };
     reply.header("Content-Type", content_type);
-    let ranges_work = reply.length.is_some() && ch.kind == ChannelKind::File;
+    let ranges_work = reply.length.is_some() && ch.kind != ChannelKind::Ts;
     if ranges_work || resp.head.header_str("accept-ranges") == Some("bytes") {
         reply.header("Accept-Ranges", "bytes");
     }
@@ -857,13 +906,9 @@ fn relay_reply(
         }
     }
     reply.header("Access-Control-Allow-Origin", "*");
-    if ch.kind == ChannelKind::Ts {
-        reply.header("Cache-Control", "no-cache, no-store");
-    }
-    if !head_only {
+    if ctx.head.method() != "HEAD" {
         reply.body = ReplyBody::Relay(Box::new(plan));
     }
-    // HEAD: the plan (upstream connection and slot) is dropped here, before the head is written.
     reply
 }
 
@@ -922,8 +967,9 @@ struct RelayPlan {
     limit: Option<u64>,
     channel: Arc<Channel>,
     peer: SocketAddr,
-    /// The provider slot this upstream connection holds; released with the plan.
-    slot: Slot,
+    /// The provider slot this upstream connection holds (none for HLS sub-resources, which
+    /// sources do not count); released with the plan.
+    slot: Option<Slot>,
 }
 
 /// How a relay ended.
@@ -989,7 +1035,7 @@ async fn relay(
                     PassEnd::Upstream(e) => RelayEnd::Upstream(e),
                 },
                 _ = stopped(shutdown) => RelayEnd::Shutdown,
-                _ = slot.revoked() => RelayEnd::Shutdown,
+                _ = revoked(&slot) => RelayEnd::Shutdown,
             };
             (end, path)
         }
@@ -1026,6 +1072,14 @@ async fn relay(
     end
 }
 
+/// Resolves once `slot` was reclaimed for another channel; never without a slot.
+async fn revoked(slot: &Option<Slot>) {
+    match slot {
+        Some(slot) => slot.revoked().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The chunk loop for bodies that need decoding (TLS, chunked): each decoded piece is cut by
 /// skip/limit and written before the next is read.
 async fn relay_chunks(
@@ -1033,7 +1087,7 @@ async fn relay_chunks(
     mut body: upstream::Body,
     mut skip: u64,
     mut limit: Option<u64>,
-    slot: &Slot,
+    slot: &Option<Slot>,
     sent: &mut u64,
     shutdown: &mut watch::Receiver<bool>,
 ) -> RelayEnd {
@@ -1041,7 +1095,7 @@ async fn relay_chunks(
         let next = tokio::select! {
             next = body.chunk() => next,
             _ = stopped(shutdown) => return RelayEnd::Shutdown,
-            _ = slot.revoked() => return RelayEnd::Shutdown,
+            _ = revoked(slot) => return RelayEnd::Shutdown,
         };
         let mut data: Bytes = match next {
             Ok(Some(data)) => data,

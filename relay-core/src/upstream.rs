@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -25,6 +25,11 @@ pub const READ_CHUNK_BYTES: usize = 64 * 1024;
 pub const CONNECT_ATTEMPT_MIN: Duration = Duration::from_millis(500);
 /// TCP keepalive idle time on upstream sockets (dead peers are noticed on long live streams).
 pub const TCP_KEEPALIVE: Duration = Duration::from_secs(30);
+/// Idle keep-alive connections kept per upstream host (scheme, host, port).
+pub const POOL_MAX_IDLE_PER_HOST: usize = 8;
+/// An idle pooled connection older than this is closed instead of reused (servers close theirs
+/// after 5–60 s; reusing one they are closing wastes a round trip).
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The phase of an upstream exchange that timed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +181,8 @@ impl ClientOptions {
 pub struct Client {
     tls: tokio_rustls::TlsConnector,
     opts: Arc<ClientOptions>,
+    /// Idle keep-alive connections, shared by every clone.
+    pool: Arc<Pool>,
 }
 
 impl std::fmt::Debug for Client {
@@ -215,6 +222,7 @@ impl Client {
         Client {
             tls: tokio_rustls::TlsConnector::from(tls),
             opts: Arc::new(opts),
+            pool: Arc::default(),
         }
     }
 
@@ -251,12 +259,37 @@ impl Client {
         url: &Uri,
         req: &Request<'_>,
     ) -> Result<(ResponseHead, Body), UpstreamError> {
-        let host = url.host().unwrap_or_default();
-        let port = url.port_or_default().unwrap_or(80);
-        let tls = url.scheme() == Some("https");
-        let mut stream = timeout(self.opts.connect_timeout, self.connect(host, port, tls))
-            .await
-            .map_err(|_| UpstreamError::Timeout(Phase::Connect))??;
+        let key = PoolKey {
+            tls: url.scheme() == Some("https"),
+            host: url.host().unwrap_or_default().to_string(),
+            port: url.port_or_default().unwrap_or(80),
+        };
+        if let Some(stream) = self.pool.take(&key) {
+            match self.send(stream, &key, url, req).await {
+                // A connection the server closed while it sat idle: try a fresh one.
+                Err(UpstreamError::Io(_) | UpstreamError::ClosedBeforeHead) => {
+                    crate::log!(Debug, "upstream {}: pooled connection was stale", key.host);
+                }
+                other => return other,
+            }
+        }
+        let stream = timeout(
+            self.opts.connect_timeout,
+            self.connect(&key.host, key.port, key.tls),
+        )
+        .await
+        .map_err(|_| UpstreamError::Timeout(Phase::Connect))??;
+        self.send(stream, &key, url, req).await
+    }
+
+    /// Sends one request on `stream` and reads the response head.
+    async fn send(
+        &self,
+        mut stream: Stream,
+        key: &PoolKey,
+        url: &Uri,
+        req: &Request<'_>,
+    ) -> Result<(ResponseHead, Body), UpstreamError> {
         let head_bytes = self.request_head(url, req);
         let mut buf = BytesMut::with_capacity(READ_CHUNK_BYTES);
         let head = timeout(self.opts.response_timeout, async {
@@ -278,7 +311,15 @@ impl Client {
         .await
         .map_err(|_| UpstreamError::Timeout(Phase::Response))??;
         let kind = head.body_kind(req.method == Method::Head)?;
-        let body = Body::new(stream, buf, kind, self.opts.idle_timeout);
+        let mut body = Body::new(stream, buf, kind, self.opts.idle_timeout);
+        let framed = matches!(
+            kind,
+            BodyKind::Empty | BodyKind::Length(_) | BodyKind::Chunked
+        );
+        if framed && head.keep_alive() {
+            body.reuse = Some((self.pool.clone(), key.clone()));
+            body.release();
+        }
         Ok((head, body))
     }
 
@@ -312,13 +353,15 @@ impl Client {
         }
         if let Some(userinfo) = url.userinfo().filter(|_| !has("authorization")) {
             let raw = crate::uri::percent_decode(userinfo.as_bytes(), false);
-            w.header("Authorization", format!("Basic {}", base64(&raw)));
+            w.header(
+                "Authorization",
+                format!("Basic {}", crate::base64::encode(&raw)),
+            );
         }
         if let Some(range) = req.range {
             w.header("Range", range.to_header());
         }
         w.header("Accept-Encoding", "identity");
-        w.header("Connection", "close");
         w.finish()
     }
 
@@ -427,28 +470,6 @@ fn reserve(buf: &mut BytesMut) {
     }
 }
 
-/// Standard base64 with padding (RFC 4648 §4), for `Authorization: Basic`.
-fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// A final upstream response: its head, the URL it came from after redirects, and the body.
 #[derive(Debug)]
 pub struct Response {
@@ -486,6 +507,8 @@ pub struct Body {
     received: u64,
     idle_timeout: Duration,
     done: bool,
+    /// Where the connection goes once the body is complete, when the upstream keeps it alive.
+    reuse: Option<(Arc<Pool>, PoolKey)>,
 }
 
 impl Body {
@@ -504,6 +527,17 @@ impl Body {
             received: 0,
             idle_timeout,
             done,
+            reuse: None,
+        }
+    }
+
+    /// Hands the connection to the pool once the body is complete and nothing extra arrived.
+    fn release(&mut self) {
+        if !self.done || !self.buf.is_empty() {
+            return;
+        }
+        if let Some((pool, key)) = self.reuse.take() {
+            pool.put(key, std::mem::replace(&mut self.stream, Stream::Gone));
         }
     }
 
@@ -581,6 +615,7 @@ impl Body {
         if let Some(d) = &data {
             self.received += d.len() as u64;
         }
+        self.release();
         Ok(data)
     }
 
@@ -605,6 +640,7 @@ impl Body {
             received,
             idle_timeout,
             done,
+            reuse,
         } = self;
         let stream = match stream {
             Stream::Plain(s) => s,
@@ -619,6 +655,7 @@ impl Body {
                     received,
                     idle_timeout,
                     done,
+                    reuse,
                 });
             }
         };
@@ -676,6 +713,72 @@ pub struct PlainBody {
 enum Stream {
     Plain(TcpStream),
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// Handed back to the pool; a body in this state is complete and never reads again.
+    Gone,
+}
+
+impl Stream {
+    /// True when an idle connection is still open with nothing unread: the server neither
+    /// closed it nor sent anything (a TLS close_notify counts as something).
+    fn idle_and_open(&self) -> bool {
+        let tcp = match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+            Stream::Gone => return false,
+        };
+        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        matches!(
+            socket2::SockRef::from(tcp).peek(&mut probe),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        )
+    }
+}
+
+/// Where a pooled connection leads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PoolKey {
+    tls: bool,
+    host: String,
+    port: u16,
+}
+
+/// Idle keep-alive connections, newest last, at most [`POOL_MAX_IDLE_PER_HOST`] per key.
+#[derive(Debug, Default)]
+struct Pool {
+    idle: std::sync::Mutex<std::collections::HashMap<PoolKey, Vec<(Stream, Instant)>>>,
+}
+
+impl Pool {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<PoolKey, Vec<(Stream, Instant)>>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The newest idle connection for `key` that is still usable.
+    fn take(&self, key: &PoolKey) -> Option<Stream> {
+        let mut idle = self.lock();
+        let list = idle.get_mut(key)?;
+        while let Some((stream, since)) = list.pop() {
+            if since.elapsed() < POOL_IDLE_TIMEOUT && stream.idle_and_open() {
+                return Some(stream);
+            }
+        }
+        None
+    }
+
+    fn put(&self, key: PoolKey, stream: Stream) {
+        let mut idle = self.lock();
+        idle.retain(|_, list| {
+            list.retain(|(_, since)| since.elapsed() < POOL_IDLE_TIMEOUT);
+            !list.is_empty()
+        });
+        let list = idle.entry(key).or_default();
+        if list.len() >= POOL_MAX_IDLE_PER_HOST {
+            list.remove(0);
+        }
+        list.push((stream, Instant::now()));
+    }
 }
 
 impl AsyncRead for Stream {
@@ -687,6 +790,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Gone => Poll::Ready(Err(gone())),
         }
     }
 }
@@ -700,6 +804,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Gone => Poll::Ready(Err(gone())),
         }
     }
 
@@ -707,6 +812,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Gone => Poll::Ready(Ok(())),
         }
     }
 
@@ -714,29 +820,21 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::Gone => Poll::Ready(Ok(())),
         }
     }
+}
+
+fn gone() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "connection returned to the pool",
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(base64(input.as_bytes()), want);
-        }
-    }
 
     #[test]
     fn icy_status_lines_read_as_http10() {

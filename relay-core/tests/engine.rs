@@ -97,8 +97,22 @@ fn engine_loads_files_and_urls_reloads_and_stops() {
         "{body}"
     );
 
+    let stats = engine.stats_json();
+    assert!(
+        stats.starts_with("{\"version\":\"")
+            && stats.contains(&format!(
+                "\"running\":true,\"listen\":\"{addr}\",\"channels\":1,"
+            ))
+            && stats.contains("\"requests_total\":2,"),
+        "{stats}"
+    );
     engine.stop().unwrap();
     assert_eq!(engine.local_addr(), None);
+    assert!(
+        engine
+            .stats_json()
+            .contains("\"running\":false,\"listen\":null,")
+    );
     assert!(
         TcpStream::connect(addr).is_err(),
         "the listener is closed after stop"
@@ -174,4 +188,59 @@ fn catalogs_refresh_on_their_own() {
     assert_eq!(seen, 2, "the refresh picked up the new channel");
     engine.stop().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn hls_links_survive_a_restart_with_the_same_state_dir() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let origin = rt.block_on(Origin::start());
+    origin.route(
+        "/h/index.m3u8",
+        Behavior::FileNoRanges {
+            data: Arc::new(b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\ns.ts\n".to_vec()),
+        },
+    );
+    origin.route(
+        "/h/s.ts",
+        Behavior::FileNoRanges {
+            data: Arc::new(b"segment bytes".to_vec()),
+        },
+    );
+    let state = std::env::temp_dir().join(format!("relay-state-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
+    let catalog = format!("#EXTM3U\n#EXTINF:-1,H\n{}\n", origin.url("/h/index.m3u8"));
+    let engine = |dir: Option<&std::path::Path>| {
+        let mut c = Config::default();
+        c.set("listen", "127.0.0.1:0").unwrap();
+        if let Some(dir) = dir {
+            c.set("state-dir", dir.to_str().unwrap()).unwrap();
+        }
+        let e = Engine::new(c).unwrap();
+        e.load_m3u("test", catalog.as_bytes());
+        let addr = e.start().unwrap();
+        (e, addr)
+    };
+    let link = |addr, id: &str| {
+        let (status, text) = get(addr, &format!("/stream/{id}.m3u8"));
+        assert_eq!(status, 200, "{text}");
+        let at = text.find("/r/").expect("a relay link");
+        text[at..].lines().next().unwrap().to_string()
+    };
+
+    let (first, addr) = engine(Some(&state));
+    let id = first.shared().catalog().channels()[0].id.clone();
+    let old = link(addr, &id);
+    first.stop().unwrap();
+    drop(first);
+    assert!(state.join("token.key").exists());
+
+    // A new process with the same state dir accepts the old link...
+    let (second, addr) = engine(Some(&state));
+    assert_eq!(get(addr, &old), (200, "segment bytes".to_string()));
+    second.stop().unwrap();
+    // ...one without it (random secret) does not.
+    let (third, addr) = engine(None);
+    assert_eq!(get(addr, &old).0, 404);
+    third.stop().unwrap();
+    let _ = std::fs::remove_dir_all(&state);
 }

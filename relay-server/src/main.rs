@@ -3,7 +3,7 @@
 //! signals (SIGINT/SIGTERM stop with a drain, SIGHUP reloads the catalogs).
 
 use relay_core::config::{Config, KEYS};
-use relay_core::engine::Engine;
+use relay_core::engine::{Engine, EngineError};
 use relay_core::log;
 use std::process::ExitCode;
 
@@ -27,6 +27,12 @@ usage: relay-server [--listen ADDR] [--public-url URL] [--catalog PATH|URL]... [
   --upstream-idle-timeout DUR        longest upstream body silence (default 30s)
   --shutdown-grace DUR               time open connections get on stop (default 5s)
   --threads N                        worker threads, 0 = auto (default 0)
+  --token-secret TEXT                secret that seals HLS links (>= 16 chars; same on every instance
+                                     behind a load balancer; default: kept in the state dir)
+  --state-dir DIR                    where the token secret is kept (default $XDG_STATE_HOME/relay
+                                     or ~/.local/state/relay)
+  --token-ttl DUR                    how long HLS links stay valid (default 24h)
+  --hls-cache-bytes SIZE             memory for HLS playlists/segments shared by viewers (default 32m)
   --source-max-connections N         upstream connections per source without its own cap, 0 = no cap (default 0)
   --share auto|always|never          one upstream for all viewers of a live channel (default auto)
   --share-linger DUR                 a shared upstream stays open this long after its last viewer (default 5s)
@@ -117,6 +123,15 @@ fn parse_settings(args: Vec<String>) -> Result<Option<Config>, String> {
     Ok(Some(config))
 }
 
+/// `$XDG_STATE_HOME/relay`, else `$HOME/.local/state/relay`.
+fn default_state_dir() -> Option<std::path::PathBuf> {
+    let nonempty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(state) = nonempty("XDG_STATE_HOME") {
+        return Some(std::path::PathBuf::from(state).join("relay"));
+    }
+    nonempty("HOME").map(|home| std::path::PathBuf::from(home).join(".local/state/relay"))
+}
+
 fn main() -> ExitCode {
     if let Ok(level) = std::env::var("RELAY_LOG") {
         match log::Level::parse(&level) {
@@ -135,14 +150,43 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let engine = match Engine::new(config) {
+    let mut config = config;
+    let default_state = config.state_dir.is_none() && config.token_secret.is_none();
+    if default_state {
+        config.state_dir = default_state_dir();
+    }
+    let engine = match Engine::new(config.clone()) {
         Ok(engine) => engine,
+        // The default place is only a convenience: without it, links last as long as the process.
+        Err(e @ EngineError::State { .. }) if default_state => {
+            relay_core::log!(
+                Warn,
+                "{e}; HLS links will not survive a restart (set --state-dir or --token-secret)"
+            );
+            config.state_dir = None;
+            match Engine::new(config) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    eprintln!("relay-server: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
         Err(e) => {
             eprintln!("relay-server: {e}");
             return ExitCode::FAILURE;
         }
     };
     let catalogs = engine.config().catalogs.len();
+    // Handlers go in before anything is announced, so a signal sent right after the listening
+    // line is never met by the default action (which kills without draining).
+    let signals = match engine.block_on(async { Signals::install() }) {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("relay-server: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let report = engine.reload();
     let addr = match engine.start() {
         Ok(addr) => addr,
@@ -173,7 +217,7 @@ fn main() -> ExitCode {
             "no catalog given: pass --catalog PATH_OR_URL (or RELAY_CATALOG) with an M3U playlist; serving an empty playlist"
         );
     }
-    engine.block_on(wait_for_signals(&engine));
+    engine.block_on(signals.wait(&engine));
     match engine.stop() {
         Ok(()) => {
             relay_core::log!(Info, "relay stopped");
@@ -186,31 +230,51 @@ fn main() -> ExitCode {
     }
 }
 
+/// The signals the server acts on, installed on the engine's runtime.
 #[cfg(unix)]
-async fn wait_for_signals(engine: &Engine) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        relay_core::log!(Error, "cannot install signal handlers");
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => {
-                let report = engine.reload_async().await;
-                relay_core::log!(Info, "reloaded: {} channels", report.channels);
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Returns at SIGTERM or SIGINT; reloads the catalogs at each SIGHUP.
+    async fn wait(mut self, engine: &Engine) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => break,
+                _ = self.int.recv() => break,
+                _ = self.hup.recv() => {
+                    let report = engine.reload_async().await;
+                    relay_core::log!(Info, "reloaded: {} channels", report.channels);
+                }
             }
         }
+        relay_core::log!(Info, "stopping");
     }
-    relay_core::log!(Info, "stopping");
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signals(_engine: &Engine) {
-    let _ = tokio::signal::ctrl_c().await;
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals)
+    }
+
+    async fn wait(self, _engine: &Engine) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

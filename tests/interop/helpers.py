@@ -294,6 +294,279 @@ def cmd_mpv_pos(log):
     print(vals[-1] if vals else "none")
 
 
+# ---------------------------------------------------------------- HLS
+
+HLS_URI_ATTR = re.compile(r'(URI|SERVER-URI)="([^"]*)"')
+# the kind of what a URI="..." attribute names, by the tag that carries it
+HLS_TAG_KIND = {
+    "#EXT-X-MEDIA": "playlist", "#EXT-X-I-FRAME-STREAM-INF": "playlist",
+    "#EXT-X-IMAGE-STREAM-INF": "playlist", "#EXT-X-RENDITION-REPORT": "playlist",
+    "#EXT-X-KEY": "key", "#EXT-X-SESSION-KEY": "key", "#EXT-X-MAP": "map",
+    "#EXT-X-PART": "part", "#EXT-X-PRELOAD-HINT": "part", "#EXT-X-SESSION-DATA": "data",
+    "#EXT-X-CONTENT-STEERING": "steering",
+}
+
+
+def hls_uris(text):
+    """(kind, uri, start, end) for every URI of a playlist, in order: `URI="..."` attributes and
+    URI lines (a playlist after #EXT-X-STREAM-INF, else a segment); start/end index `text`."""
+    out = []
+    pos = 0
+    variant = False
+    for line in text.splitlines(keepends=True):
+        s = line.rstrip("\r\n")
+        stripped = s.strip()
+        if stripped.startswith("#"):
+            tag = stripped.split(":", 1)[0]
+            if tag == "#EXT-X-STREAM-INF":
+                variant = True
+            kind = HLS_TAG_KIND.get(tag)
+            if kind:
+                for m in HLS_URI_ATTR.finditer(s):
+                    if m.group(2).startswith(("data:", "skd://")):
+                        continue
+                    out.append((kind, m.group(2), pos + m.start(2), pos + m.end(2)))
+        elif stripped:
+            lead = len(s) - len(s.lstrip())
+            out.append(("playlist" if variant else "segment", stripped, pos + lead,
+                        pos + lead + len(stripped)))
+            variant = False
+        pos += len(line)
+    return out
+
+
+def hls_skeleton(text, uris):
+    """The playlist with every URI replaced by <URI>: what a lossless rewrite keeps."""
+    out = []
+    at = 0
+    for _, _, a, b in uris:
+        out.append(text[at:a])
+        out.append("<URI>")
+        at = b
+    out.append(text[at:])
+    return "".join(out)
+
+
+def http_get(url, headers=None, follow=True):
+    """(status, headers (lower-case names), body, final URL) of a GET; follows redirects."""
+    import http.client
+    from urllib.parse import urljoin, urlsplit
+    for _ in range(8):
+        u = urlsplit(url)
+        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=30)
+        try:
+            conn.request("GET", (u.path or "/") + ("?" + u.query if u.query else ""),
+                         headers=dict({"User-Agent": "interop-walker/1.0"}, **(headers or {})))
+            r = conn.getresponse()
+            body = r.read()
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+        finally:
+            conn.close()
+        if follow and r.status in (301, 302, 303, 307, 308) and "location" in hdrs:
+            url = urljoin(url, hdrs["location"])
+            continue
+        return r.status, hdrs, body, url
+    raise RuntimeError(f"too many redirects from {url}")
+
+
+def hls_ext(kind, origin_uri):
+    from urllib.parse import urlsplit
+    if kind == "playlist":
+        return "m3u8"
+    last = urlsplit(origin_uri).path.rsplit("/", 1)[-1]
+    return last.rsplit(".", 1)[-1].lower() if "." in last else None
+
+
+class Walk:
+    """A relayed HLS channel walked beside its origin: every playlist of the tree, in step."""
+
+    def __init__(self, relay_base, origin_hostport, key_file):
+        from urllib.parse import urlsplit
+        self.relay_base = relay_base
+        self.origin_hostport = origin_hostport
+        self.key = open(key_file, "rb").read() if key_file else None
+        self.reasons = []
+        self.stats = {"playlists": 0, "uris": 0, "segment": 0, "key": 0, "map": 0}
+        self.links = {}  # kind -> a relay URL of that kind
+        self.link_re = re.compile(re.escape(relay_base) + r"/r/([A-Za-z0-9_-]+)\.([a-z0-9]+)")
+        self.seen = set()
+        self._split = urlsplit
+
+    def fail(self, msg):
+        self.reasons.append(msg)
+
+    def pair(self, relay_url, origin_url, where):
+        """Fetches the relayed playlist and the origin's; for a live window (the two may be a
+        media sequence apart) tries again until both show the same window."""
+        import time
+        for attempt in range(6):
+            st, h, body, _ = http_get(relay_url, follow=False)
+            if st != 200:
+                self.fail(f"{where}: GET {relay_url} -> {st}: {body[:200]!r}")
+                return None
+            ost, _, obody, ofinal = http_get(origin_url)
+            if ost != 200:
+                self.fail(f"{where}: origin GET {origin_url} -> {ost} (test origin broken?)")
+                return None
+            text = body.decode("utf-8", "replace")
+            otext = obody.decode("utf-8", "replace")
+            seq = re.findall(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", text)
+            oseq = re.findall(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", otext)
+            if seq == oseq:
+                return h, text, otext, ofinal
+            time.sleep(0.5)
+        self.fail(f"{where}: the relayed window stays at MEDIA-SEQUENCE {seq}, the origin's "
+                  f"at {oseq}")
+        return None
+
+    def playlist(self, relay_url, origin_url, where):
+        from urllib.parse import urljoin
+        if relay_url in self.seen:
+            return
+        self.seen.add(relay_url)
+        got = self.pair(relay_url, origin_url, where)
+        if got is None:
+            return
+        h, text, otext, ofinal = got
+        self.stats["playlists"] += 1
+        ct = h.get("content-type", "")
+        if ct.split(";")[0].strip().lower() != "application/vnd.apple.mpegurl":
+            self.fail(f"{where}: Content-Type {ct!r}, want application/vnd.apple.mpegurl")
+        if h.get("access-control-allow-origin") != "*":
+            self.fail(f"{where}: Access-Control-Allow-Origin {h.get('access-control-allow-origin')!r}")
+        if self.origin_hostport in text:
+            line = next(l for l in text.splitlines() if self.origin_hostport in l)
+            self.fail(f"{where}: names the origin {self.origin_hostport}: {line[:200]!r}")
+        ru, ou = hls_uris(text), hls_uris(otext)
+        if [k for k, *_ in ru] != [k for k, *_ in ou]:
+            self.fail(f"{where}: URIs by kind {[k for k, *_ in ru]}, the origin's "
+                      f"{[k for k, *_ in ou]} (a URI not rewritten, or one invented?)")
+            return
+        if hls_skeleton(text, ru) != hls_skeleton(otext, ou):
+            import difflib
+            d = difflib.unified_diff(hls_skeleton(otext, ou).splitlines(),
+                                     hls_skeleton(text, ru).splitlines(), "origin", "relay",
+                                     lineterm="", n=0)
+            self.fail(f"{where}: bytes other than URIs changed: " + " | ".join(list(d)[2:8]))
+        sampled = set()
+        for (kind, r, _, _), (_, o, _, _) in zip(ru, ou):
+            self.stats["uris"] += 1
+            m = self.link_re.fullmatch(r)
+            if not m:
+                self.fail(f"{where}: {kind} URI {r!r} is not {self.relay_base}/r/TOKEN.EXT")
+                continue
+            want = hls_ext(kind, o)
+            if want and m.group(2) != want:
+                self.fail(f"{where}: {kind} URI {r!r} has .{m.group(2)}, the origin's {o!r} .{want}")
+            self.links.setdefault(kind, r)
+            absolute = urljoin(ofinal, o)
+            if kind == "playlist":
+                self.playlist(r, absolute, f"{where} > {o}")
+            elif kind in ("key", "map") or (kind == "segment" and "segment" not in sampled):
+                # every key and map, and the first segment of each media playlist
+                sampled.add(kind)
+                self.same_bytes(kind, r, absolute, f"{where} > {o}")
+
+    def same_bytes(self, kind, relay_url, origin_url, where):
+        st, h, body, _ = http_get(relay_url, follow=False)
+        ost, _, obody, _ = http_get(origin_url)
+        if st != 200:
+            self.fail(f"{where}: GET {relay_url} -> {st}: {body[:200]!r}")
+            return
+        if ost != 200:
+            self.fail(f"{where}: origin GET {origin_url} -> {ost} (test origin broken?)")
+            return
+        if body != obody:
+            self.fail(f"{where}: {kind} through the relay ({len(body)} B) differs from the "
+                      f"origin's ({len(obody)} B)")
+        if kind == "key" and self.key is not None and body != self.key:
+            self.fail(f"{where}: the key through the relay is not the key file")
+        if h.get("access-control-allow-origin") != "*":
+            self.fail(f"{where}: {kind}: Access-Control-Allow-Origin "
+                      f"{h.get('access-control-allow-origin')!r}")
+        self.stats[kind] = self.stats.get(kind, 0) + 1
+
+
+def cmd_hls_walk(relay_url, origin_url, relay_base, origin_hostport, links_out, *opts):
+    """Walks a relayed HLS channel beside its origin (see Walk): every relayed playlist is
+    application/vnd.apple.mpegurl with CORS, names no origin host:port, has every URI as
+    RELAY/r/TOKEN.EXT (EXT the origin's for media, m3u8 for playlists), the same URIs by kind as
+    the origin's and the same bytes elsewhere; keys, maps and each media playlist's first
+    segment equal the origin's bytes (and `--key FILE`'s). Prints the counts; writes one
+    `KIND URL` line per kind seen to LINKS_OUT."""
+    key = opts[opts.index("--key") + 1] if "--key" in opts else None
+    w = Walk(relay_base, origin_hostport, key)
+    try:
+        w.playlist(relay_url, origin_url, "channel")
+    except Exception as e:  # noqa: BLE001 - a failed request is a failed check
+        w.fail(f"walk stopped: {type(e).__name__}: {e}")
+    with open(links_out, "w") as f:
+        for k, u in w.links.items():
+            f.write(f"{k} {u}\n")
+    s = w.stats
+    if key and s.get("key", 0) == 0:
+        w.fail("no key was found to compare (EXT-X-KEY URI not rewritten?)")
+    print(" ".join(f"{k}={v}" for k, v in s.items()))
+    if w.reasons:
+        for r in w.reasons:
+            print(r)
+        sys.exit(1)
+
+
+def cmd_hls_normalize(path):
+    """The playlist with each relay token replaced by TOKEN (tokens differ per request)."""
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    sys.stdout.write(re.sub(r"/r/[A-Za-z0-9_-]+\.", "/r/TOKEN.", text))
+
+
+def cmd_b64url(text):
+    import base64
+    print(base64.urlsafe_b64encode(text.encode()).decode().rstrip("="))
+
+
+def cmd_tamper(url):
+    """The relay URL with one character in the middle of its token changed."""
+    m = re.search(r"/r/([A-Za-z0-9_-]+)\.", url)
+    tok = m.group(1)
+    i = len(tok) // 2
+    c = "A" if tok[i] != "A" else "B"
+    print(url[:m.start(1)] + tok[:i] + c + tok[i + 1:] + url[m.end(1):])
+
+
+def cmd_report(path, *want):
+    """Checks a player report from /player.html: ok, 3 s played, video frames and audio
+    decoded; `audio-tracks=N` asks for at least N hls.js audio tracks. Prints a summary."""
+    with open(path, "rb") as f:
+        r = json.load(f)
+    reasons = []
+    print(f"hls.js {r.get('hlsjs')}: ok={r.get('ok')} played={r.get('played')} s from "
+          f"t={r.get('start')} "
+          f"{r.get('videoWidth')}x{r.get('videoHeight')} frames={r.get('frames')} "
+          f"videoBytes={r.get('videoBytes')} audioBytes={r.get('audioBytes')} "
+          f"levels={r.get('levels')} audioTracks={r.get('audioTracks')}")
+    if not r.get("ok"):
+        reasons.append(f"hls.js failed: {r.get('error')}")
+    if (r.get("played") or 0) < 3:
+        reasons.append(f"played {r.get('played')} s (currentTime {r.get('start')} -> "
+                       f"{r.get('currentTime')}), want >= 3")
+    if not r.get("videoWidth") or not r.get("frames"):
+        reasons.append(f"no video decoded: {r.get('videoWidth')}x{r.get('videoHeight')}, "
+                       f"frames {r.get('frames')}")
+    if not r.get("audioBytes"):
+        reasons.append(f"no audio decoded (webkitAudioDecodedByteCount {r.get('audioBytes')})")
+    for w in want:
+        k, v = w.split("=")
+        if k == "audio-tracks" and (r.get("audioTracks") or 0) < int(v):
+            reasons.append(f"hls.js sees {r.get('audioTracks')} audio tracks, want >= {v}")
+    if r.get("errors"):
+        print("non-fatal hls.js errors: " + "; ".join(r["errors"][:5]))
+    if reasons:
+        for x in reasons:
+            print(x)
+        sys.exit(1)
+
+
 def cmd_free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -77,6 +77,14 @@ pub enum Behavior {
     Stall,
     /// Sends these bytes as the whole answer, then closes.
     Raw(&'static str),
+    /// A sized answer on a connection kept open for further requests (HTTP/1.1 keep-alive).
+    /// A connection that already answered `per_connection` requests is closed unanswered at
+    /// the next one, as a server closing an idle connection just as a request arrives.
+    KeepAlive {
+        data: Arc<Vec<u8>>,
+        content_type: &'static str,
+        per_connection: usize,
+    },
 }
 
 /// A request as the origin saw it.
@@ -157,29 +165,63 @@ async fn origin_connection(
     routes: Arc<Mutex<HashMap<String, Behavior>>>,
 ) {
     let mut buf = BytesMut::new();
-    let head = loop {
-        if let Ok(Some(head)) = RequestHead::parse(&mut buf) {
-            break head;
-        }
-        if stream.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+    let mut answered = 0;
+    loop {
+        let head = loop {
+            if let Ok(Some(head)) = RequestHead::parse(&mut buf) {
+                break head;
+            }
+            if stream.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                return;
+            }
+        };
+        let req = Seen {
+            method: head.method().to_string(),
+            path: head.path().to_string(),
+            headers: head
+                .headers()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
+                .collect(),
+        };
+        seen.lock().unwrap().push(req.clone());
+        let behavior = routes.lock().unwrap().get(&req.path).cloned();
+        let is_head = req.method == "HEAD";
+        let Some(behavior) = behavior else {
+            let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\nConnection: close\r\n\r\nnot found\n").await;
+            return;
+        };
+        if let Behavior::KeepAlive {
+            data,
+            content_type,
+            per_connection,
+        } = &behavior
+        {
+            if answered == *per_connection {
+                return;
+            }
+            answered += 1;
+            let h = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+                data.len()
+            );
+            if stream.write_all(h.as_bytes()).await.is_err()
+                || (!is_head && stream.write_all(data).await.is_err())
+            {
+                return;
+            }
+            if head.keep_alive() {
+                continue;
+            }
             return;
         }
-    };
-    let req = Seen {
-        method: head.method().to_string(),
-        path: head.path().to_string(),
-        headers: head
-            .headers()
-            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
-            .collect(),
-    };
-    seen.lock().unwrap().push(req.clone());
-    let behavior = routes.lock().unwrap().get(&req.path).cloned();
-    let is_head = req.method == "HEAD";
-    let Some(behavior) = behavior else {
-        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\nConnection: close\r\n\r\nnot found\n").await;
+        answer(&mut stream, &req, behavior, is_head).await;
+        let _ = stream.shutdown().await;
         return;
-    };
+    }
+}
+
+/// Answers one request with a closing behaviour.
+async fn answer(stream: &mut TcpStream, req: &Seen, behavior: Behavior, is_head: bool) {
     let send = |head: String| head.into_bytes();
     match behavior {
         Behavior::File { data, content_type } => {
@@ -301,8 +343,8 @@ async fn origin_connection(
         Behavior::Stall => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
+        Behavior::KeepAlive { .. } => unreachable!("answered by the connection loop"),
     }
-    let _ = stream.shutdown().await;
 }
 
 /// A relay served on 127.0.0.1:0 inside the test's runtime.

@@ -1,0 +1,341 @@
+//! `relay_engine`: the relay, run inside the embedder's process.
+//!
+//! The engine's threads (a tokio runtime) exist only while it runs: `relay_engine_start` builds
+//! a [`relay_core::engine::Engine`] and starts it, `relay_engine_stop` stops it and drops it,
+//! which joins every thread. What must survive a stop (the settings, a catalog loaded with
+//! `relay_engine_load_m3u`, the last counters) lives here.
+
+use crate::config::relay_config;
+use crate::guard::{guard, guard_or, in_bytes, in_ref, not_in_callback, out_buf, out_ptr};
+use crate::result::relay_result;
+use relay_core::catalog::{Catalog, Source};
+use relay_core::config::Config;
+use relay_core::engine::{Engine, MAX_SOURCE_BYTES};
+use relay_core::m3u;
+use std::ffi::c_char;
+use std::sync::{Mutex, MutexGuard};
+
+/// The source label of a catalog given to `relay_engine_load_m3u`; channel ids derive from it,
+/// so they stay the same across loads of the same playlist.
+/// The largest catalog `relay_engine_load_m3u` takes (256 MiB, like any catalog source:
+/// `relay_core::engine::MAX_SOURCE_BYTES`).
+pub const RELAY_ENGINE_MAX_CATALOG_BYTES: usize = 256 * 1024 * 1024;
+const _: () = assert!(RELAY_ENGINE_MAX_CATALOG_BYTES as u64 == MAX_SOURCE_BYTES);
+
+pub(crate) const EMBEDDED_SOURCE_LABEL: &str = "relay_engine_load_m3u";
+
+/// A relay engine (opaque). Made by `relay_engine_new`, released by `relay_engine_free`. May be
+/// used from any thread; its calls are serialised internally (a call waits while another runs,
+/// e.g. `relay_engine_stop` draining connections). No engine function may be called from
+/// inside the log callback (`RELAY_RESULT_CALLED_FROM_CALLBACK`).
+#[derive(Debug)]
+pub struct relay_engine {
+    /// The settings, copied from the `relay_config` at `relay_engine_new`.
+    config: Config,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The running engine; `None` before the first start and after a stop.
+    running: Option<Engine>,
+    /// The last catalog given to `relay_engine_load_m3u`, installed again at every start.
+    /// `None` when the configured `catalog` sources are in charge.
+    embedded: Option<Source>,
+    /// The counters of the last run, as `relay_engine_stats_json` reports them after a stop.
+    last_stats: Option<String>,
+}
+
+// The header promises an engine usable from any thread.
+const _: fn() = || {
+    fn thread_safe<T: Send + Sync>() {}
+    thread_safe::<relay_engine>();
+};
+
+impl relay_engine {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The engine behind a pointer argument, for a call that may block on the engine.
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine.
+unsafe fn engine_arg<'a>(engine: *const relay_engine) -> Result<&'a relay_engine, relay_result> {
+    // SAFETY: forwarded to the caller's contract.
+    let engine = unsafe { in_ref(engine) }?;
+    not_in_callback()?;
+    Ok(engine)
+}
+
+/// Makes an engine from a copy of `cfg` (later changes to `cfg` do not affect it; `cfg` may be
+/// freed at once) and stores it in `*out`. Nothing is bound, loaded or started, and no thread is
+/// created yet. The caller owns the engine and releases it with `relay_engine_free`.
+///
+/// # Safety
+///
+/// `cfg` is NULL or a live config; `out` is NULL or valid for a write of a pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_engine_new(
+    cfg: *const relay_config,
+    out: *mut *mut relay_engine,
+) -> relay_result {
+    guard(|| {
+        // SAFETY: the caller's contract for both pointers (NULL is refused).
+        let (cfg, out) = unsafe { (in_ref(cfg)?, out_ptr(out)?) };
+        let engine = Box::new(relay_engine {
+            config: cfg.lock().clone(),
+            state: Mutex::new(State::default()),
+        });
+        out.set(Box::into_raw(engine));
+        Ok(())
+    })
+}
+
+/// Starts the engine: starts its threads, installs the catalog (the last one given to
+/// `relay_engine_load_m3u`, else the configured `catalog` sources, fetched now; a source that
+/// fails is logged and skipped), binds `listen`, and returns once it is listening. Thread-safe.
+///
+/// Errors: `RELAY_RESULT_ENGINE_ALREADY_RUNNING`, `RELAY_RESULT_ENGINE_BIND_FAILED`,
+/// `RELAY_RESULT_ENGINE_RUNTIME_FAILED`, `RELAY_RESULT_ENGINE_STATE_FAILED`,
+/// `RELAY_RESULT_CALLED_FROM_CALLBACK`. A stopped engine may be started again; as across server
+/// restarts, HLS links handed out before keep working only with `token-secret` or `state-dir`
+/// set.
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_engine_start(engine: *mut relay_engine) -> relay_result {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let this = unsafe { engine_arg(engine) }?;
+        let mut state = this.lock();
+        if state.running.is_some() {
+            return Err(relay_result::EngineAlreadyRunning);
+        }
+        let engine = Engine::new(this.config.clone())?;
+        match &state.embedded {
+            Some(source) => {
+                let catalog = Catalog::from_sources(std::slice::from_ref(source));
+                engine.shared().set_catalog(catalog);
+            }
+            None if !this.config.catalogs.is_empty() => {
+                let report = engine.reload();
+                relay_core::log!(
+                    Info,
+                    "catalogs: {} channels from {} of {} sources",
+                    report.channels,
+                    report.loaded,
+                    this.config.catalogs.len()
+                );
+            }
+            None => {}
+        }
+        let addr = engine.start()?;
+        relay_core::log!(Info, "relay engine listening on {addr}");
+        state.running = Some(engine);
+        Ok(())
+    })
+}
+
+/// Writes the bound address (`127.0.0.1:40123`, `[::1]:8080`) into `buf` (no NUL) and its length
+/// into `*out_n`. `buf` may be NULL with `len` 0 to learn the length. A buffer of 64 bytes is
+/// always enough. Thread-safe.
+///
+/// Errors: `RELAY_RESULT_ENGINE_NOT_RUNNING`, `RELAY_RESULT_INSUFFICIENT_SIZE` (`*out_n` = the
+/// length needed).
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine; `buf` is NULL or valid for writes of `len` bytes; `out_n`
+/// is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_engine_local_addr(
+    engine: *const relay_engine,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> relay_result {
+    guard(|| {
+        // SAFETY: the caller's contract for every pointer.
+        let (this, out) = unsafe { (engine_arg(engine)?, out_buf(buf.cast(), len, out_n)?) };
+        let state = this.lock();
+        let running = state.running.as_ref();
+        let addr = running
+            .and_then(Engine::local_addr)
+            .ok_or(relay_result::EngineNotRunning)?;
+        out.write(addr.to_string().as_bytes())
+    })
+}
+
+/// Replaces the catalog with the M3U playlist in `data` (`len` bytes; the caller keeps
+/// ownership) and writes its channel count to `*out_channels`. Works before a start and while
+/// running (requests in flight finish with the catalog they started with); the catalog is kept
+/// across stop and start. Configured `catalog` sources are set aside until
+/// `relay_engine_reload`. Unusable lines are skipped, never an error; more than
+/// `RELAY_ENGINE_MAX_CATALOG_BYTES` is `RELAY_RESULT_ENGINE_CATALOG_TOO_LARGE`. Thread-safe.
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine; `data` is NULL (only with `len` 0) or valid for reads of
+/// `len` bytes; `out_channels` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_engine_load_m3u(
+    engine: *mut relay_engine,
+    data: *const u8,
+    len: usize,
+    out_channels: *mut usize,
+) -> relay_result {
+    guard(|| {
+        // SAFETY: the caller's contract for every pointer.
+        let (this, out) = unsafe { (engine_arg(engine)?, out_ptr(out_channels)?) };
+        // Checked before the bytes are looked at.
+        if len > RELAY_ENGINE_MAX_CATALOG_BYTES {
+            return Err(relay_result::EngineCatalogTooLarge);
+        }
+        // SAFETY: the caller's contract for `data`.
+        let data = unsafe { in_bytes(data, len) }?;
+        let source = Source {
+            label: EMBEDDED_SOURCE_LABEL.to_string(),
+            playlist: m3u::parse(data),
+        };
+        let catalog = Catalog::from_sources(std::slice::from_ref(&source));
+        let channels = catalog.len();
+        let mut state = this.lock();
+        if let Some(engine) = &state.running {
+            engine.shared().set_catalog(catalog);
+        }
+        state.embedded = Some(source);
+        out.set(channels);
+        Ok(())
+    })
+}
+
+/// Fetches the configured `catalog` sources again and swaps in the catalog built from them (a
+/// source that fails keeps its previous channels); this also ends a catalog given by
+/// `relay_engine_load_m3u`. Writes the channel count to `*out_channels` and the number of sources
+/// that failed (logged) to `*out_failed`. Blocks while fetching. Thread-safe.
+///
+/// Errors: `RELAY_RESULT_ENGINE_NOT_RUNNING`, `RELAY_RESULT_CALLED_FROM_CALLBACK`.
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine; `out_channels` and `out_failed` are NULL or valid for a
+/// write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_engine_reload(
+    engine: *mut relay_engine,
+    out_channels: *mut usize,
+    out_failed: *mut usize,
+) -> relay_result {
+    guard(|| {
+        // SAFETY: the caller's contract for every pointer.
+        let (this, channels, failed) = unsafe {
+            (
+                engine_arg(engine)?,
+                out_ptr(out_channels)?,
+                out_ptr(out_failed)?,
+            )
+        };
+        let mut state = this.lock();
+        let engine = state
+            .running
+            .as_ref()
+            .ok_or(relay_result::EngineNotRunning)?;
+        let report = engine.reload();
+        state.embedded = None;
+        channels.set(report.channels);
+        failed.set(report.failed.len());
+        Ok(())
+    })
+}
+
+/// Writes the engine's counters as one JSON object into `buf` (no NUL) and its length into
+/// `*out_n`: `{"version","running","listen","channels","uptime_s","connections_total",
+/// "connections_active","requests_total","streams_active","bytes_relayed"}`. While running the
+/// counters are live; after a stop they are those of the last run (`"running":false`). `buf` may
+/// be NULL with `len` 0 to learn the length. Thread-safe.
+///
+/// Errors: `RELAY_RESULT_ENGINE_NOT_RUNNING` (never started), `RELAY_RESULT_INSUFFICIENT_SIZE`
+/// (`*out_n` = the length needed; the next call may need a few bytes more as counters grow).
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine; `buf` is NULL or valid for writes of `len` bytes; `out_n`
+/// is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_engine_stats_json(
+    engine: *const relay_engine,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> relay_result {
+    guard(|| {
+        // SAFETY: the caller's contract for every pointer.
+        let (this, out) = unsafe { (engine_arg(engine)?, out_buf(buf.cast(), len, out_n)?) };
+        let state = this.lock();
+        let json = match (&state.running, &state.last_stats) {
+            (Some(engine), _) => engine.stats_json(),
+            (None, Some(last)) => last.clone(),
+            (None, None) => return Err(relay_result::EngineNotRunning),
+        };
+        out.write(json.as_bytes())
+    })
+}
+
+/// Stops the engine: stops accepting, lets open connections finish within `shutdown-grace`,
+/// cuts the rest, then ends and joins every engine thread. When it returns nothing of the engine
+/// runs and the port is closed. Thread-safe (other calls wait meanwhile).
+///
+/// Errors: `RELAY_RESULT_ENGINE_NOT_RUNNING`, `RELAY_RESULT_ENGINE_STOP_FAILED` (the server had
+/// to be cut; it is stopped all the same), `RELAY_RESULT_CALLED_FROM_CALLBACK`.
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_engine_stop(engine: *mut relay_engine) -> relay_result {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let this = unsafe { engine_arg(engine) }?;
+        let mut state = this.lock();
+        let engine = state.running.take().ok_or(relay_result::EngineNotRunning)?;
+        let stopped = engine.stop();
+        state.last_stats = Some(engine.stats_json());
+        // Dropping the engine drops its runtime, which joins the worker threads.
+        drop(engine);
+        relay_core::log!(Info, "relay engine stopped");
+        stopped.map_err(relay_result::from)
+    })
+}
+
+/// Releases an engine, stopping it first if it runs (as `relay_engine_stop`). NULL is a no-op.
+/// No other call on `engine` may be in progress or follow. Called from inside the log callback
+/// it logs an error and does nothing (the engine stays valid).
+///
+/// # Safety
+///
+/// `engine` is NULL or an engine from `relay_engine_new` not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_engine_free(engine: *mut relay_engine) {
+    guard_or((), || {
+        if engine.is_null() {
+            return;
+        }
+        if not_in_callback().is_err() {
+            relay_core::log!(
+                Error,
+                "relay_engine_free called from a relay callback: ignored"
+            );
+            return;
+        }
+        // SAFETY: made by `Box::into_raw` in `relay_engine_new`, not freed yet, and no other
+        // call on it is in progress (the caller's contract); ownership comes back here once.
+        let this = unsafe { Box::from_raw(engine) };
+        // Dropping a running `Engine` stops it, then its runtime joins the threads.
+        drop(this);
+    })
+}
