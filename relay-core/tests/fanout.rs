@@ -329,6 +329,15 @@ async fn two_hundred_viewers_share_one_upstream_and_join_at_random_access_points
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_viewer_does_not_stop_the_others() {
+    stalled_viewer("skip").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_viewer_is_dropped_when_so_configured() {
+    stalled_viewer("drop").await;
+}
+
+async fn stalled_viewer(slow_viewer: &str) {
     // 16 MiB: more than a stalled viewer's socket buffers and queue can hold.
     let (data, _) = gop_stream(2000, 40);
     let first = 3 * 44 * PACKET;
@@ -345,6 +354,7 @@ async fn a_stalled_viewer_does_not_stop_the_others() {
     let mut config = test_config();
     config.set("viewer-queue", "64k").unwrap();
     config.set("upstream-idle-timeout", "60s").unwrap();
+    config.set("slow-viewer", slow_viewer).unwrap();
     let relay = Relay::start_with(config, &m3u(&[("Sport", origin.url("/live/sport"))])).await;
     let path = format!("/stream/{}.ts", relay.id("Sport"));
     let (stalled, status, stalled_body) = open_viewer(relay.addr, &path, "stuck", Some(4096)).await;
@@ -374,9 +384,22 @@ async fn a_stalled_viewer_does_not_stop_the_others() {
     };
     assert_eq!(end, End::Closed);
     assert_eq!(&data[offset..], &body[..], "every byte from its join point");
-    // The stalled one was skipped forward: whole packets of the stream, but not all of them.
-    let (stalled_body, _) = read_rest(stalled, stalled_body).await;
-    assert_eq!(stalled_body.len() % PACKET, 0);
+    // The stalled one was skipped forward (or dropped): whole packets of the stream, not all.
+    let (stalled_body, stalled_end) = read_rest(stalled, stalled_body).await;
+    if slow_viewer == "drop" {
+        // Cut mid-write, maybe inside a packet: a reset, and what came before is contiguous.
+        assert_eq!(stalled_end, End::Reset, "a dropped viewer sees a cut");
+        let serial = u32::from_be_bytes(stalled_body[PACKET - 4..PACKET].try_into().unwrap());
+        let at = serial as usize * PACKET;
+        assert_eq!(
+            &data[at..at + stalled_body.len()],
+            &stalled_body[..],
+            "no skip before"
+        );
+    } else {
+        assert_eq!(stalled_body.len() % PACKET, 0);
+    }
+    let stalled_body = &stalled_body[..stalled_body.len() / PACKET * PACKET];
     assert!(
         stalled_body.len() < body.len(),
         "the stalled viewer was skipped forward"
