@@ -216,9 +216,16 @@ async fn connection(
     let mut buf = BytesMut::with_capacity(READ_BUFFER_BYTES);
     let mut first = true;
     loop {
-        let head = tokio::select! {
-            read = Box::pin(read_request(&mut stream, &mut buf, &shared.config, first)) => read,
-            _ = stopped(&mut shutdown) => return,
+        // Boxed, like every long wait of this loop: the task of a long stream stays small.
+        let next = Box::pin(next_request(
+            &mut stream,
+            &mut buf,
+            shared,
+            first,
+            &mut shutdown,
+        ));
+        let Some(head) = next.await else {
+            return;
         };
         first = false;
         let head = match head {
@@ -231,43 +238,16 @@ async fn connection(
                     reply.status,
                     reply.reason()
                 );
-                let _ = write_reply_head(&mut stream, &reply, false).await;
-                if stream.write_all(&reply.body_bytes()).await.is_ok() {
-                    Box::pin(linger_close(stream)).await;
-                }
+                Box::pin(reject(stream, reply)).await;
                 return;
             }
         };
-        shared.stats.requests_total.fetch_add(1, Ordering::Relaxed);
-        let ctx = RequestContext {
-            shared,
-            head: &head,
-            peer,
-            local,
-            shutdown: &shutdown,
-        };
-        // Boxed: a route's state (upstream connect, TLS, ...) lives on the heap only while it
-        // runs, so a long stream's task stays small.
-        let mut reply = Box::pin(route(&ctx)).await;
-        let keep_alive = head.keep_alive() && !reply.close;
-        let head_only = head.method() == "HEAD";
-        log!(
-            Debug,
-            "{peer} {} {} -> {}",
-            head.method(),
-            head.target(),
-            reply.status
-        );
-        if write_reply_head(&mut stream, &reply, keep_alive)
-            .await
-            .is_err()
-        {
+        // Boxed: routing (upstream connect, TLS, ...) and the head's write live on the heap only
+        // while they run, so the task of a long stream stays small.
+        let answered = Box::pin(answer(&mut stream, shared, head, peer, local, &shutdown)).await;
+        let Some((body, keep_alive, head_only)) = answered else {
             return;
-        }
-        let body = std::mem::replace(&mut reply.body, ReplyBody::Empty);
-        // Neither is needed while the body goes out (the head's bytes pin the read buffer).
-        drop(reply);
-        drop(head);
+        };
         match body {
             ReplyBody::Empty => {}
             ReplyBody::Bytes(_) if head_only => {}
@@ -313,6 +293,62 @@ async fn connection(
             return;
         }
     }
+}
+
+/// [`read_request`] until the engine stops (`None`).
+async fn next_request(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    shared: &Shared,
+    first: bool,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<Result<Option<RequestHead>, Reply>> {
+    tokio::select! {
+        read = read_request(stream, buf, &shared.config, first) => Some(read),
+        _ = stopped(shutdown) => None,
+    }
+}
+
+/// Answers a request that could not be read (the reply closes the connection).
+async fn reject(mut stream: TcpStream, reply: Reply) {
+    let _ = write_reply_head(&mut stream, &reply, false).await;
+    if stream.write_all(&reply.body_bytes()).await.is_ok() {
+        linger_close(stream).await;
+    }
+}
+
+/// Routes one request and writes the answer's head. Returns the body still to send, whether the
+/// connection stays open after it, and whether the request was a `HEAD`; `None` when the client
+/// went away.
+async fn answer(
+    stream: &mut TcpStream,
+    shared: &Shared,
+    head: RequestHead,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    shutdown: &watch::Receiver<bool>,
+) -> Option<(ReplyBody, bool, bool)> {
+    shared.stats.requests_total.fetch_add(1, Ordering::Relaxed);
+    let ctx = RequestContext {
+        shared,
+        head: &head,
+        peer,
+        local,
+        shutdown,
+    };
+    let mut reply = route(&ctx).await;
+    let keep_alive = head.keep_alive() && !reply.close;
+    let head_only = head.method() == "HEAD";
+    log!(
+        Debug,
+        "{peer} {} {} -> {}",
+        head.method(),
+        head.target(),
+        reply.status
+    );
+    write_reply_head(stream, &reply, keep_alive).await.ok()?;
+    let body = std::mem::replace(&mut reply.body, ReplyBody::Empty);
+    Some((body, keep_alive, head_only))
 }
 
 /// Closes after a final answer without losing it: shut down our side (FIN), then discard what
@@ -1368,7 +1404,7 @@ mod task_size {
         let r = route(&ctx);
         let routing = std::mem::size_of_val(&r);
         drop(r);
-        assert!(conn <= 2048, "connection future is {conn} bytes");
+        assert!(conn <= 1024, "connection future is {conn} bytes");
         assert!(watch <= 1024, "watch_shared future is {watch} bytes");
         assert!(routing <= 1536, "route future is {routing} bytes");
     }
