@@ -488,10 +488,14 @@ async fn reader(
             }
         }
         chunks.clear();
+        let switched = std::mem::take(&mut feed.switched);
+        if switched {
+            // Another upstream: its tables may differ.
+            scanner = Scanner::new();
+        }
         for run in runs.drain(..) {
             cut(&mut scanner, run, &mut chunks);
         }
-        let switched = std::mem::take(&mut feed.switched);
         let behind = ch.publish(&chunks, switched, opts);
         if behind > 0 {
             hub.skips.fetch_add(behind, Ordering::Relaxed);
@@ -943,16 +947,111 @@ impl BenchFanout {
         let _ = self.ch.publish(&pieces, false, self.opts);
     }
 
+    /// Like [`Self::publish`], as the first run of a switched upstream ([`Feed::switch`]).
+    pub fn publish_switched(&self, run: Bytes) {
+        let mut pieces = Vec::new();
+        let mut scanner = lock(&self.scanner);
+        *scanner = Scanner::new();
+        cut(&mut scanner, run, &mut pieces);
+        let _ = self.ch.publish(&pieces, true, self.opts);
+    }
+
     /// Empties every queue; returns the bytes taken.
     pub fn drain(&self) -> usize {
         let st = lock(&self.ch.state);
         let mut total = 0;
         for q in &st.viewers {
             let mut q = lock(&q.inner);
-            total += q.bytes;
+            total += q.bytes + q.backlog_bytes;
             q.chunks.clear();
             q.bytes = 0;
+            q.backlog = None;
+            q.backlog_bytes = 0;
         }
         total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(head: &[u8]) -> Vec<u8> {
+        let mut p = head.to_vec();
+        p.resize(PACKET, 0xff);
+        p
+    }
+
+    /// PAT, PMT (H.264 on 0x100), a keyframe with `random_access_indicator`, two more packets.
+    fn gop() -> Vec<u8> {
+        let pat = [
+            0x47, 0x40, 0x00, 0x10, 0x00, 0x00, 0xb0, 13, 0, 1, 0xc1, 0, 0, 0, 1, 0xf0, 0x00, 0, 0,
+            0, 0,
+        ];
+        let pmt = [
+            0x47, 0x50, 0x00, 0x10, 0x00, 0x02, 0xb0, 18, 0, 1, 0xc1, 0, 0, 0xe1, 0x00, 0xf0, 0x00,
+            0x1b, 0xe1, 0x00, 0xf0, 0x00, 0, 0, 0, 0,
+        ];
+        let key = [
+            0x47, 0x41, 0x00, 0x30, 1, 0x40, 0, 0, 1, 0xe0, 0, 0, 0x80, 0, 0, 0, 0, 0, 1, 0x09,
+        ];
+        [packet(&pat), packet(&pmt), packet(&key), middle()].concat()
+    }
+
+    /// Packets from the middle of a picture.
+    fn middle() -> Vec<u8> {
+        [
+            packet(&[0x47, 0x01, 0x00, 0x10]),
+            packet(&[0x47, 0x01, 0x00, 0x11]),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn cut_starts_a_chunk_at_every_pat_and_marks_random_access() {
+        let mut scanner = Scanner::new();
+        let mut out = Vec::new();
+        let run = [middle(), gop(), gop()].concat();
+        cut(&mut scanner, Bytes::from(run.clone()), &mut out);
+        let lens: Vec<usize> = out.iter().map(|(c, _, _)| c.len()).collect();
+        assert_eq!(lens, [2 * PACKET, 5 * PACKET, 5 * PACKET]);
+        let flags: Vec<(bool, bool)> = out.iter().map(|&(_, p, r)| (p, r)).collect();
+        assert_eq!(flags, [(false, false), (true, true), (true, true)]);
+        assert_eq!(
+            out.iter()
+                .flat_map(|(c, _, _)| c.to_vec())
+                .collect::<Vec<_>>(),
+            run
+        );
+    }
+
+    #[test]
+    fn a_switched_upstream_resumes_viewers_at_its_first_random_access_point() {
+        let fan = BenchFanout::new(2, 1 << 20);
+        fan.publish(Bytes::from(gop()));
+        assert_eq!(fan.drain(), 2 * gop().len());
+        // The next upstream starts inside a picture: nobody gets that.
+        fan.publish_switched(Bytes::from(middle()));
+        assert_eq!(fan.drain(), 0);
+        // Its first PAT, PMT and keyframe: everybody resumes there.
+        fan.publish(Bytes::from(gop()));
+        assert_eq!(fan.drain(), 2 * gop().len());
+        fan.publish(Bytes::from(middle()));
+        assert_eq!(fan.drain(), 2 * middle().len());
+    }
+
+    #[test]
+    fn a_slow_viewer_among_others_skips_to_the_next_random_access_point() {
+        // Two viewers, a queue bound of two groups: the third group overflows both (neither
+        // drains), so both skip and resume at the following random-access point.
+        let fan = BenchFanout::new(2, 2 * gop().len());
+        fan.publish(Bytes::from(gop()));
+        fan.publish(Bytes::from(gop()));
+        fan.publish(Bytes::from(middle()));
+        assert_eq!(fan.drain(), 0, "both skipped");
+        fan.publish(Bytes::from(middle()));
+        assert_eq!(fan.drain(), 0, "waiting for a random-access point");
+        fan.publish(Bytes::from(gop()));
+        assert_eq!(fan.drain(), 2 * gop().len());
     }
 }
