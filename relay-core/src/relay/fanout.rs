@@ -8,10 +8,13 @@
 //! - **Join**: a new viewer starts at the latest random-access point (PAT, PMT, keyframe; see
 //!   [`ts::Scanner`]) from a cache of the chunks since that point, so players start at once and
 //!   clean. Before the first such point it starts at the beginning of the upstream body, like the
-//!   first viewer (while that is within [`JOIN_CACHE_MAX_BYTES`]), else at the live edge.
+//!   first viewer (while that is within [`START_CACHE_MAX_BYTES`]), else at the live edge; a
+//!   body that is not TS is always joined at the live edge.
 //! - **Lag**: a viewer whose queue would pass its bound (`viewer-queue`) is skipped forward: its
 //!   queue is emptied and it resumes at the next random-access point. With `slow-viewer = drop`
-//!   it is disconnected instead. It never holds up the reader or the other viewers.
+//!   it is disconnected instead. It never holds up the reader or the other viewers. A viewer
+//!   alone on its channel is the exception: the reader waits for it (end-to-end backpressure, as
+//!   in a pass-through), so it never loses bytes.
 //! - **Linger**: after the last viewer leaves, the upstream stays open for `share-linger` (a
 //!   viewer zapping back starts at once), then closes. A lingering channel gives its provider
 //!   slot to anyone who needs it.
@@ -37,6 +40,9 @@ use tokio::time::{Instant, timeout, timeout_at};
 /// Most bytes of chunks kept for joining viewers (from the latest random-access point). A GOP
 /// longer than this makes joiners wait for the next random-access point instead.
 pub const JOIN_CACHE_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// Most bytes from the start of the upstream body kept for joiners before the first
+/// random-access point (beyond, they join at the live edge rather than far behind it).
+pub const START_CACHE_MAX_BYTES: usize = 1024 * 1024;
 /// The reader gathers upstream reads into one publication until it has this many bytes ...
 pub const BATCH_BYTES: usize = 32 * 1024;
 /// ... or this much time passed since the first of them: fewer, larger wake-ups per viewer.
@@ -307,12 +313,11 @@ impl Starter {
         tokio::spawn(async move {
             // Ends the channel for its viewers however the reader stops (even by a panic or a
             // runtime shutdown), so no viewer waits forever.
-            let guard = EndGuard {
+            let mut guard = EndGuard {
                 hub,
                 ch,
                 end: End::Stopped,
             };
-            let mut guard = guard;
             guard.end = reader(&guard.hub, &guard.ch, feed, &slot, opts, shutdown).await;
             crate::log!(
                 Debug,
@@ -496,7 +501,8 @@ async fn reader(
         for run in runs.drain(..) {
             cut(&mut scanner, run, &mut chunks);
         }
-        let behind = ch.publish(&chunks, switched, opts);
+        let raw = feed.raw == Some(true);
+        let behind = ch.publish(&chunks, switched, raw, opts);
         if behind > 0 {
             hub.skips.fetch_add(behind, Ordering::Relaxed);
         }
@@ -564,12 +570,17 @@ impl Fanout {
         }
     }
 
-    /// Queues chunks for every viewer; returns how many times a viewer fell behind.
-    fn publish(&self, chunks: &[Piece], switched: bool, opts: FanoutOptions) -> u64 {
+    /// Queues chunks for every viewer; returns how many times a viewer fell behind. `raw`: the
+    /// body is not TS, so there is no place to join but the live edge (no cache).
+    fn publish(&self, chunks: &[Piece], switched: bool, raw: bool, opts: FanoutOptions) -> u64 {
         let mut behind = 0;
         let mut st = lock(&self.state);
         let st = &mut *st;
         st.snapshot = None;
+        if raw && st.cache_ok {
+            st.cache.clear();
+            st.cache_ok = false;
+        }
         if switched {
             st.cache.clear();
             st.cache_ok = false;
@@ -597,7 +608,12 @@ impl Fanout {
             if st.cache_ok {
                 st.cache.push_back(chunk.clone());
                 st.cache_bytes += chunk.len();
-                if st.cache_bytes > JOIN_CACHE_MAX_BYTES {
+                let max = if st.seen_ra {
+                    JOIN_CACHE_MAX_BYTES
+                } else {
+                    START_CACHE_MAX_BYTES
+                };
+                if st.cache_bytes > max {
                     st.cache.clear();
                     st.cache_ok = false;
                 }
@@ -944,7 +960,7 @@ impl BenchFanout {
     pub fn publish(&self, run: Bytes) {
         let mut pieces = Vec::new();
         cut(&mut lock(&self.scanner), run, &mut pieces);
-        let _ = self.ch.publish(&pieces, false, self.opts);
+        let _ = self.ch.publish(&pieces, false, false, self.opts);
     }
 
     /// Like [`Self::publish`], as the first run of a switched upstream ([`Feed::switch`]).
@@ -953,7 +969,7 @@ impl BenchFanout {
         let mut scanner = lock(&self.scanner);
         *scanner = Scanner::new();
         cut(&mut scanner, run, &mut pieces);
-        let _ = self.ch.publish(&pieces, true, self.opts);
+        let _ = self.ch.publish(&pieces, true, false, self.opts);
     }
 
     /// Empties every queue; returns the bytes taken.
