@@ -5,7 +5,8 @@
 //! When a source is full, [`Slots::acquire`] reclaims before it refuses: a slot nobody watches
 //! (a shared upstream lingering after its last viewer left) is released at once, and so is a
 //! slot whose only viewer is the asking client (same address and `User-Agent`): that is a player
-//! changing channel, which must be able to zap on a one-connection account. The old upstream is
+//! changing channel, which must be able to zap on a one-connection account. Only as many slots as
+//! needed are taken back, unwatched ones first. The old upstream is
 //! closed before the new one is opened (the provider never sees two), waiting at most
 //! [`ZAP_RELEASE_WAIT`] for it to go.
 
@@ -159,28 +160,38 @@ impl Slots {
                 if !reclaim {
                     return Err(NoSlot { limit });
                 }
-                let mut pending = false;
-                for h in holders.iter() {
-                    if *h.revoke.borrow() {
-                        pending = true;
-                        continue;
-                    }
-                    let reclaim = {
-                        let clients = h.clients();
-                        clients.is_empty() || (clients.len() == 1 && clients.contains_key(&client))
-                    };
-                    if reclaim {
-                        crate::log!(
-                            Info,
-                            "slot of channel {} released for {} (source {source} full)",
-                            h.channel,
-                            channel
-                        );
-                        h.revoke.send_replace(true);
-                        pending = true;
+                // Free as many slots as needed (one, unless the limit shrank), unwatched ones
+                // first, then this client's own; slots already being released count.
+                let needed = holders.len() + 1 - limit;
+                let mut pending = holders.iter().filter(|h| *h.revoke.borrow()).count();
+                for unwatched_only in [true, false] {
+                    for h in holders.iter() {
+                        if pending >= needed {
+                            break;
+                        }
+                        if *h.revoke.borrow() {
+                            continue;
+                        }
+                        let reclaim = {
+                            let clients = h.clients();
+                            clients.is_empty()
+                                || (!unwatched_only
+                                    && clients.len() == 1
+                                    && clients.contains_key(&client))
+                        };
+                        if reclaim {
+                            crate::log!(
+                                Info,
+                                "slot of channel {} released for {} (source {source} full)",
+                                h.channel,
+                                channel
+                            );
+                            h.revoke.send_replace(true);
+                            pending += 1;
+                        }
                     }
                 }
-                if !pending {
+                if pending == 0 {
                     return Err(NoSlot { limit });
                 }
             }
@@ -284,5 +295,23 @@ mod tests {
         c.join(key("tv"));
         // Two clients on one slot: nobody can take it.
         assert!(slots.acquire(0, "d", key("tv")).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn only_as_many_slots_as_needed_are_reclaimed_unwatched_first() {
+        let slots = Arc::new(Slots::new(vec![], Some(2)));
+        let mine = slots.acquire(0, "a", key("tv")).await.unwrap();
+        let idle = slots.acquire(0, "b", key("tv")).await.unwrap();
+        idle.leave(key("tv"));
+        let next = {
+            let slots = slots.clone();
+            tokio::spawn(async move { slots.acquire(0, "c", key("tv")).await })
+        };
+        idle.revoked().await;
+        assert!(!mine.is_revoked(), "the unwatched slot goes first");
+        drop(idle);
+        let _c = next.await.unwrap().unwrap();
+        assert!(!mine.is_revoked());
+        assert_eq!(slots.in_use(0), 2);
     }
 }
