@@ -10,7 +10,6 @@ use crate::server::{self, Shared};
 use crate::upstream::{self, Client, ClientOptions};
 use crate::{log, token};
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
@@ -239,22 +238,15 @@ impl Engine {
     /// "connections_active","requests_total","streams_active","bytes_relayed"}`; `listen` is the
     /// bound address, or `null` when not running. Uptime counts from [`Engine::new`].
     pub fn stats_json(&self) -> String {
-        let stats = &self.shared.stats;
         let listen = match self.local_addr() {
             Some(addr) => format!("\"{addr}\""),
             None => "null".to_string(),
         };
         format!(
-            "{{\"version\":\"{}\",\"running\":{},\"listen\":{listen},\"channels\":{},\"uptime_s\":{},\"connections_total\":{},\"connections_active\":{},\"requests_total\":{},\"streams_active\":{},\"bytes_relayed\":{}}}",
+            "{{\"version\":\"{}\",\"running\":{},\"listen\":{listen},{}}}",
             env!("CARGO_PKG_VERSION"),
             listen != "null",
-            self.shared.catalog().len(),
-            stats.started.elapsed().as_secs(),
-            stats.connections_total.load(Ordering::Relaxed),
-            stats.connections_active.load(Ordering::Relaxed),
-            stats.requests_total.load(Ordering::Relaxed),
-            stats.streams_active.load(Ordering::Relaxed),
-            stats.bytes_relayed.load(Ordering::Relaxed),
+            self.shared.counters_json(),
         )
     }
 

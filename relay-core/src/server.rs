@@ -79,6 +79,8 @@ pub struct Stats {
     pub requests_total: AtomicU64,
     pub streams_active: AtomicU64,
     pub bytes_relayed: AtomicU64,
+    /// HLS playlist and sub-resource requests answered.
+    pub hls_requests: AtomicU64,
 }
 
 impl Default for Stats {
@@ -90,6 +92,7 @@ impl Default for Stats {
             requests_total: AtomicU64::new(0),
             streams_active: AtomicU64::new(0),
             bytes_relayed: AtomicU64::new(0),
+            hls_requests: AtomicU64::new(0),
         }
     }
 }
@@ -136,6 +139,30 @@ impl Shared {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The counters as JSON object members (no braces), for `/health` and
+    /// [`Engine::stats_json`](crate::engine::Engine::stats_json).
+    pub fn counters_json(&self) -> String {
+        let stats = &self.stats;
+        let hub = &self.hub;
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        format!(
+            "\"channels\":{},\"uptime_s\":{},\"connections_total\":{},\"connections_active\":{},\"requests_total\":{},\"streams_active\":{},\"bytes_relayed\":{},\"shared_viewers\":{},\"shared_upstreams\":{},\"viewer_skips\":{},\"hls_requests\":{},\"hls_upstream_fetches\":{},\"hls_cache_bytes\":{}",
+            self.catalog().len(),
+            stats.started.elapsed().as_secs(),
+            n(&stats.connections_total),
+            n(&stats.connections_active),
+            n(&stats.requests_total),
+            n(&stats.streams_active),
+            n(&stats.bytes_relayed),
+            n(&hub.viewers),
+            n(&hub.upstreams),
+            n(&hub.skips),
+            n(&stats.hls_requests),
+            self.hls_cache.fetches(),
+            self.hls_cache.held_bytes(),
+        )
     }
 
     /// Replaces the catalog; requests in flight keep the snapshot they started with.
@@ -536,18 +563,10 @@ async fn route(ctx: &RequestContext<'_>) -> Reply {
 }
 
 fn health(ctx: &RequestContext<'_>) -> Reply {
-    let stats = &ctx.shared.stats;
-    let hub = &ctx.shared.hub;
     let body = format!(
-        "{{\"status\":\"ok\",\"version\":\"{}\",\"channels\":{},\"uptime_s\":{},\"connections\":{},\"streams\":{},\"shared_viewers\":{},\"shared_upstreams\":{},\"viewer_skips\":{}}}\n",
+        "{{\"status\":\"ok\",\"version\":\"{}\",{}}}\n",
         env!("CARGO_PKG_VERSION"),
-        ctx.shared.catalog().len(),
-        stats.started.elapsed().as_secs(),
-        stats.connections_active.load(Ordering::Relaxed),
-        stats.streams_active.load(Ordering::Relaxed),
-        hub.viewers.load(Ordering::Relaxed),
-        hub.upstreams.load(Ordering::Relaxed),
-        hub.skips.load(Ordering::Relaxed),
+        ctx.shared.counters_json()
     );
     Reply::bytes(200, "application/json", body.into())
 }

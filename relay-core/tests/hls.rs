@@ -291,6 +291,16 @@ async fn concurrent_viewers_share_one_fetch_per_object() {
         "playlist fetched once"
     );
     assert_eq!(origin.seen("/c/big.ts").len(), 1, "segment fetched once");
+    // The counters say the same: 40 requests, 2 upstream fetches, both objects held.
+    let health = relay.get("/health").await.text();
+    let playlist_len = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nbig.ts\n".len();
+    for want in [
+        "\"hls_requests\":40,".to_string(),
+        "\"hls_upstream_fetches\":2,".to_string(),
+        format!("\"hls_cache_bytes\":{}}}", seg.len() + playlist_len),
+    ] {
+        assert!(health.contains(&want), "{want} in {health}");
+    }
 }
 
 #[tokio::test]

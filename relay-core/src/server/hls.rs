@@ -17,6 +17,7 @@ use crate::upstream::{self, Client, UpstreamError};
 use crate::uri::Uri;
 use bytes::Bytes;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -68,6 +69,19 @@ enum Slot {
 pub(crate) struct Cache {
     budget: usize,
     slots: Mutex<HashMap<String, Slot>>,
+    /// Upstream fetches started (shared and direct), for the stats.
+    fetches: AtomicU64,
+}
+
+/// Bytes of the objects in `slots`.
+fn held(slots: &HashMap<String, Slot>) -> usize {
+    slots
+        .values()
+        .map(|s| match s {
+            Slot::Ready { object, .. } => object.body.len(),
+            Slot::Pending(_) => 0,
+        })
+        .sum()
 }
 
 impl std::fmt::Debug for Cache {
@@ -83,7 +97,18 @@ impl Cache {
         Cache {
             budget,
             slots: Mutex::new(HashMap::new()),
+            fetches: AtomicU64::new(0),
         }
+    }
+
+    /// Bytes of objects held now.
+    pub(crate) fn held_bytes(&self) -> usize {
+        held(&self.lock())
+    }
+
+    /// Upstream fetches made for HLS so far (a shared fetch counts once).
+    pub(crate) fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
@@ -124,6 +149,7 @@ impl Cache {
                                 reason: "fetch abandoned".into(),
                             });
                         };
+                        self.fetches.fetch_add(1, Ordering::Relaxed);
                         let (tx, rx) = watch::channel(None);
                         slots.insert(key.to_string(), Slot::Pending(rx.clone()));
                         let cache = self.clone();
@@ -167,15 +193,6 @@ impl Cache {
         }
         // Make room: drop expired entries, then the ones expiring first.
         slots.retain(|_, s| !matches!(s, Slot::Ready { expires, .. } if *expires <= now));
-        let held = |slots: &HashMap<String, Slot>| -> usize {
-            slots
-                .values()
-                .map(|s| match s {
-                    Slot::Ready { object, .. } => object.body.len(),
-                    Slot::Pending(_) => 0,
-                })
-                .sum()
-        };
         let mut total = held(&slots);
         while total + object.body.len() > self.budget {
             let oldest = slots
@@ -203,11 +220,19 @@ impl Cache {
 
 /// The answer to `GET /stream/{id}` for an HLS channel: its playlist, rewritten.
 pub(super) async fn channel(ctx: &RequestContext<'_>, ch: &Arc<Channel>) -> Reply {
+    ctx.shared
+        .stats
+        .hls_requests
+        .fetch_add(1, Ordering::Relaxed);
     playlist(ctx, ch, ch.url()).await
 }
 
 /// `GET|HEAD /r/{token}[.ext]`.
 pub(super) async fn resource(ctx: &RequestContext<'_>, name: &str) -> Reply {
+    ctx.shared
+        .stats
+        .hls_requests
+        .fetch_add(1, Ordering::Relaxed);
     let sealed = name.split_once('.').map_or(name, |(t, _)| t);
     let token = match ctx.shared.tokens.open(sealed, token::now_secs()) {
         Ok(t) => t,
@@ -332,6 +357,7 @@ async fn direct(
         headers: &ch.headers,
         range,
     };
+    ctx.shared.hls_cache.fetches.fetch_add(1, Ordering::Relaxed);
     match ctx.shared.client.request(&req).await {
         Ok(resp) => {
             let ct = content_type(kind, &resp.url, resp.head.header_str("content-type"));
