@@ -5,6 +5,7 @@
 
 use crate::catalog::{Catalog, Source};
 use crate::config::Config;
+use crate::events::EventSink;
 use crate::m3u::{self, Playlist};
 use crate::server::{self, Shared};
 use crate::upstream::{self, Client, ClientOptions};
@@ -164,6 +165,14 @@ impl Engine {
     /// The state shared with the server (catalog, client, counters).
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Sends viewer and upstream [events](crate::events) to `sink` (`None`: to nobody, the
+    /// default). Works before [`Engine::start`] and while running; when it returns, no call of
+    /// the previous sink is running or will start. The sink is called inline on relay threads,
+    /// possibly concurrently: it must return quickly and must not call this method.
+    pub fn set_event_sink(&self, sink: Option<EventSink>) {
+        self.shared.events.set(sink);
     }
 
     /// Runs a future on the engine's runtime, blocking the calling thread.

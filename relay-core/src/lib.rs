@@ -3,6 +3,7 @@ pub mod base64;
 pub mod catalog;
 pub mod config;
 pub mod engine;
+pub mod events;
 pub mod hls;
 pub mod http;
 pub mod json;

@@ -7,6 +7,7 @@
 
 use crate::catalog::{Catalog, Channel, ChannelKind, url_extension};
 use crate::config::{Config, RelayPath, Share};
+use crate::events::{Event, Events};
 use crate::http::{
     BodyKind, ByteRange, ContentRange, HeadWriter, HttpError, RequestHead, content_range,
     content_range_unsatisfied, parse_content_range,
@@ -68,6 +69,8 @@ pub struct Shared {
     pub slots: Arc<Slots>,
     /// Buffers of the copy loop.
     pub buffers: BufferPool,
+    /// The embedder's event sink (viewers and upstreams of streams), shared with the hub.
+    pub events: Arc<Events>,
 }
 
 /// Process-wide counters, updated with relaxed atomics.
@@ -112,6 +115,7 @@ impl Shared {
         let hls_cache = Arc::new(hls::Cache::new(config.hls_cache_bytes));
         let default_limit = Some(config.source_max_connections).filter(|&n| n > 0);
         let slots = Slots::new(config.catalog_max_connections.clone(), default_limit);
+        let events = Arc::new(Events::default());
         Shared {
             config,
             catalog: RwLock::new(Arc::new(Catalog::default())),
@@ -119,9 +123,10 @@ impl Shared {
             stats: Stats::default(),
             tokens: keys,
             hls_cache,
-            hub: Arc::default(),
+            hub: Arc::new(Hub::with_events(events.clone())),
             slots: Arc::new(slots),
             buffers: BufferPool::new(),
+            events,
         }
     }
 
@@ -854,6 +859,9 @@ fn channel_reply(
 ) -> Reply {
     let content_type = content_type(ch, resp.head.header_str("content-type"));
     let mut reply = relay_reply(ctx, ch, resp, range, content_type, Some(slot));
+    if let ReplyBody::Relay(plan) = &mut reply.body {
+        plan.viewer = true;
+    }
     if reply.status < 300 && ch.kind == ChannelKind::Ts {
         reply.header("Cache-Control", "no-cache, no-store");
     }
@@ -881,6 +889,7 @@ fn relay_reply(
         channel: ch.clone(),
         peer: ctx.peer,
         slot,
+        viewer: false,
     };
     let status = resp.head.status();
     let mut reply = match status {
@@ -1025,6 +1034,9 @@ struct RelayPlan {
     /// The provider slot this upstream connection holds (none for HLS sub-resources, which
     /// sources do not count); released with the plan.
     slot: Option<Slot>,
+    /// A viewer of a channel's stream, whose start and end are [events](crate::events) (an HLS
+    /// sub-resource is not).
+    viewer: bool,
 }
 
 /// How a relay ended.
@@ -1066,7 +1078,21 @@ async fn relay(
         channel: ch,
         peer,
         slot,
+        viewer,
     } = plan;
+    let events = &shared.events;
+    if viewer {
+        let channel = ch.id.as_str();
+        events.emit(&Event::UpstreamOpened {
+            channel,
+            shared: false,
+        });
+        events.emit(&Event::ViewerConnected {
+            channel,
+            peer,
+            shared: false,
+        });
+    }
     let (end, path) = match body.into_plain() {
         Ok(plain) => {
             let pass = crate::relay::pass::Pass {
@@ -1109,6 +1135,21 @@ async fn relay(
         RelayEnd::Upstream(e) => format!("cut: {e}"),
         RelayEnd::Shutdown => "stopped".to_string(),
     };
+    if viewer {
+        let (channel, reason) = (ch.id.as_str(), how.as_str());
+        events.emit(&Event::ViewerDisconnected {
+            channel,
+            peer,
+            shared: false,
+            bytes: sent,
+            reason,
+        });
+        events.emit(&Event::UpstreamClosed {
+            channel,
+            shared: false,
+            reason,
+        });
+    }
     let level = if matches!(end, RelayEnd::Upstream(_)) {
         log::Level::Warn
     } else {
@@ -1195,6 +1236,11 @@ async fn watch_shared(
 ) -> RelayEnd {
     let stats = &shared.stats;
     stats.streams_active.fetch_add(1, Ordering::Relaxed);
+    shared.events.emit(&Event::ViewerConnected {
+        channel: viewer.channel(),
+        peer,
+        shared: true,
+    });
     let started = Instant::now();
     let (sent, end) = viewer.run(stream, CLIENT_STALL_TIMEOUT, shutdown).await;
     stats.streams_active.fetch_sub(1, Ordering::Relaxed);
@@ -1208,6 +1254,13 @@ async fn watch_shared(
         Ok(fanout::End::Stopped) => "stopped".to_string(),
         Err(_) => "client left".to_string(),
     };
+    shared.events.emit(&Event::ViewerDisconnected {
+        channel: viewer.channel(),
+        peer,
+        shared: true,
+        bytes: sent,
+        reason: &how,
+    });
     let level = if matches!(end, Ok(fanout::End::Cut(_))) {
         log::Level::Warn
     } else {

@@ -24,6 +24,7 @@
 //!   scheduled switching will call it; today the hook ([`Feed::next_upstream`]) offers none.
 
 use super::ts::{self, Aligner, PACKET, Scanner};
+use crate::events::{Event, Events};
 use crate::server::stopped;
 use crate::slots::{ClientKey, Slot};
 use crate::upstream::{self, UpstreamError};
@@ -121,6 +122,8 @@ pub struct Hub {
     pub viewers: AtomicU64,
     /// Times a slow viewer was skipped forward or dropped, since start.
     pub skips: AtomicU64,
+    /// Where upstream open/close/switch events go.
+    events: Arc<Events>,
 }
 
 /// One shared channel.
@@ -199,6 +202,14 @@ pub enum Join {
 }
 
 impl Hub {
+    /// A hub reporting its upstreams' [events](crate::events) to `events`.
+    pub fn with_events(events: Arc<Events>) -> Hub {
+        Hub {
+            events,
+            ..Hub::default()
+        }
+    }
+
     /// The running channel `id`, if its upstream is open.
     pub fn ready(&self, id: &str) -> Option<Arc<Ready>> {
         let ch = lock(&self.channels).get(id).cloned()?;
@@ -305,6 +316,11 @@ impl Starter {
             slot.leave(self.client);
             st.slot = Some(slot.clone());
         }
+        // Before any viewer can learn that the channel runs.
+        self.hub.events.emit(&Event::UpstreamOpened {
+            channel: &self.ch.id,
+            shared: true,
+        });
         self.ch.start.send_replace(Start::Ready(Arc::new(ready)));
         let feed = Feed::new(body);
         let hub = self.hub.clone();
@@ -317,8 +333,10 @@ impl Starter {
                 hub,
                 ch,
                 end: End::Stopped,
+                why: STOPPED,
             };
-            guard.end = reader(&guard.hub, &guard.ch, feed, &slot, opts, shutdown).await;
+            (guard.end, guard.why) =
+                reader(&guard.hub, &guard.ch, feed, &slot, opts, shutdown).await;
             crate::log!(
                 Debug,
                 "shared channel {} ended: {:?}",
@@ -331,17 +349,41 @@ impl Starter {
     }
 }
 
+/// Why a reader stopped with [`End::Stopped`] (for [`Event::UpstreamClosed`]).
+const STOPPED: &str = "stopped";
+const NO_VIEWERS: &str = "no viewers";
+const SLOT_RECLAIMED: &str = "slot reclaimed";
+
 /// Ends a shared channel when dropped.
 struct EndGuard {
     hub: Arc<Hub>,
     ch: Arc<Fanout>,
     end: End,
+    /// Why, when `end` is [`End::Stopped`].
+    why: &'static str,
 }
 
 impl Drop for EndGuard {
     fn drop(&mut self) {
         self.hub.remove(&self.ch);
-        self.ch.end(std::mem::replace(&mut self.end, End::Stopped));
+        let end = std::mem::replace(&mut self.end, End::Stopped);
+        if self.hub.events.enabled() {
+            let cut;
+            let reason = match &end {
+                End::Complete => "complete",
+                End::Cut(why) => {
+                    cut = format!("cut: {why}");
+                    &cut
+                }
+                End::Dropped | End::Stopped => self.why,
+            };
+            self.hub.events.emit(&Event::UpstreamClosed {
+                channel: &self.ch.id,
+                shared: true,
+                reason,
+            });
+        }
+        self.ch.end(end);
         self.hub.upstreams.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -448,7 +490,7 @@ fn looks_like_ts(first: &[u8]) -> bool {
 }
 
 /// The reader task: upstream → chunks → viewers, until the upstream ends, the linger after the
-/// last viewer passes, the slot is reclaimed, or the engine stops.
+/// last viewer passes, the slot is reclaimed, or the engine stops (which the `&str` tells).
 async fn reader(
     hub: &Hub,
     ch: &Fanout,
@@ -456,7 +498,7 @@ async fn reader(
     slot: &Slot,
     opts: FanoutOptions,
     mut shutdown: watch::Receiver<bool>,
-) -> End {
+) -> (End, &'static str) {
     let mut scanner = Scanner::new();
     let mut runs = Vec::new();
     let mut chunks = Vec::new();
@@ -467,29 +509,32 @@ async fn reader(
             tokio::select! {
                 _ = q.taken.notified() => {}
                 _ = ch.joined.notified() => {}
-                _ = slot.revoked() => return End::Stopped,
-                _ = stopped(&mut shutdown) => return End::Stopped,
+                _ = slot.revoked() => return (End::Stopped, SLOT_RECLAIMED),
+                _ = stopped(&mut shutdown) => return (End::Stopped, STOPPED),
             }
             continue;
         }
         runs.clear();
         let more = tokio::select! {
             r = feed.batch(&mut runs) => r,
-            _ = ch.lingered(opts.linger) => return End::Stopped,
-            _ = slot.revoked() => return End::Stopped,
-            _ = stopped(&mut shutdown) => return End::Stopped,
+            _ = ch.lingered(opts.linger) => return (End::Stopped, NO_VIEWERS),
+            _ = slot.revoked() => return (End::Stopped, SLOT_RECLAIMED),
+            _ = stopped(&mut shutdown) => return (End::Stopped, STOPPED),
         };
         match more {
             Ok(true) => {}
             Ok(false) | Err(_) => {
                 if let Some(body) = feed.next_upstream() {
                     feed.switch(body);
+                    hub.events
+                        .emit(&Event::UpstreamSwitched { channel: &ch.id });
                     continue;
                 }
-                return match more {
+                let end = match more {
                     Err(e) => End::Cut(e.to_string()),
                     _ => End::Complete,
                 };
+                return (end, "");
             }
         }
         chunks.clear();
