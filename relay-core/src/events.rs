@@ -45,7 +45,8 @@ pub enum Event<'a> {
         channel: &'a str,
         peer: SocketAddr,
         shared: bool,
-        /// Body bytes sent to this viewer.
+        /// Body bytes sent to this viewer (0 when its connection was cut because it outlasted
+        /// the shutdown grace).
         bytes: u64,
         /// Why, in words: `complete`, `client left`, `cut: …` (the upstream failed),
         /// `dropped (too slow)`, `stopped` (the engine stops, or the client's provider slot
@@ -133,6 +134,77 @@ impl Events {
             && catch_unwind(AssertUnwindSafe(|| sink(event))).is_err()
         {
             crate::log!(Error, "the event sink panicked on {event:?}");
+        }
+    }
+}
+
+/// One viewer's events: [`Event::ViewerConnected`] when made (after [`Event::UpstreamOpened`]
+/// for a viewer with its own upstream), [`Event::ViewerDisconnected`] (then
+/// [`Event::UpstreamClosed`]) when [finished](Self::disconnected) or dropped, so a viewer whose
+/// connection is cut at shutdown past the grace is still reported gone (`stopped`, with its
+/// bytes unknown: 0).
+pub(crate) struct ViewerEvents<'a> {
+    events: &'a Events,
+    channel: &'a str,
+    peer: SocketAddr,
+    /// A viewer of a shared channel (else it has its own upstream).
+    shared: bool,
+    done: bool,
+}
+
+impl<'a> ViewerEvents<'a> {
+    pub(crate) fn connected(
+        events: &'a Events,
+        channel: &'a str,
+        peer: SocketAddr,
+        shared: bool,
+    ) -> ViewerEvents<'a> {
+        if !shared {
+            events.emit(&Event::UpstreamOpened { channel, shared });
+        }
+        events.emit(&Event::ViewerConnected {
+            channel,
+            peer,
+            shared,
+        });
+        ViewerEvents {
+            events,
+            channel,
+            peer,
+            shared,
+            done: false,
+        }
+    }
+
+    /// The viewer's stream ended after `bytes`, for `reason`.
+    pub(crate) fn disconnected(mut self, bytes: u64, reason: &str) {
+        self.done = true;
+        self.report(bytes, reason);
+    }
+
+    fn report(&self, bytes: u64, reason: &str) {
+        let (channel, shared) = (self.channel, self.shared);
+        self.events.emit(&Event::ViewerDisconnected {
+            channel,
+            peer: self.peer,
+            shared,
+            bytes,
+            reason,
+        });
+        if !shared {
+            self.events.emit(&Event::UpstreamClosed {
+                channel,
+                shared,
+                reason,
+            });
+        }
+    }
+}
+
+impl Drop for ViewerEvents<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.report(0, "stopped");
         }
     }
 }

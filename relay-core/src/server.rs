@@ -7,7 +7,7 @@
 
 use crate::catalog::{Catalog, Channel, ChannelKind, url_extension};
 use crate::config::{Config, RelayPath, Share};
-use crate::events::{Event, Events};
+use crate::events::{Events, ViewerEvents};
 use crate::http::{
     BodyKind, ByteRange, ContentRange, HeadWriter, HttpError, RequestHead, content_range,
     content_range_unsatisfied, parse_content_range,
@@ -1080,19 +1080,7 @@ async fn relay(
         slot,
         viewer,
     } = plan;
-    let events = &shared.events;
-    if viewer {
-        let channel = ch.id.as_str();
-        events.emit(&Event::UpstreamOpened {
-            channel,
-            shared: false,
-        });
-        events.emit(&Event::ViewerConnected {
-            channel,
-            peer,
-            shared: false,
-        });
-    }
+    let events = viewer.then(|| ViewerEvents::connected(&shared.events, &ch.id, peer, false));
     let (end, path) = match body.into_plain() {
         Ok(plain) => {
             let pass = crate::relay::pass::Pass {
@@ -1135,20 +1123,8 @@ async fn relay(
         RelayEnd::Upstream(e) => format!("cut: {e}"),
         RelayEnd::Shutdown => "stopped".to_string(),
     };
-    if viewer {
-        let (channel, reason) = (ch.id.as_str(), how.as_str());
-        events.emit(&Event::ViewerDisconnected {
-            channel,
-            peer,
-            shared: false,
-            bytes: sent,
-            reason,
-        });
-        events.emit(&Event::UpstreamClosed {
-            channel,
-            shared: false,
-            reason,
-        });
+    if let Some(events) = events {
+        events.disconnected(sent, &how);
     }
     let level = if matches!(end, RelayEnd::Upstream(_)) {
         log::Level::Warn
@@ -1236,11 +1212,7 @@ async fn watch_shared(
 ) -> RelayEnd {
     let stats = &shared.stats;
     stats.streams_active.fetch_add(1, Ordering::Relaxed);
-    shared.events.emit(&Event::ViewerConnected {
-        channel: viewer.channel(),
-        peer,
-        shared: true,
-    });
+    let events = ViewerEvents::connected(&shared.events, viewer.channel(), peer, true);
     let started = Instant::now();
     let (sent, end) = viewer.run(stream, CLIENT_STALL_TIMEOUT, shutdown).await;
     stats.streams_active.fetch_sub(1, Ordering::Relaxed);
@@ -1254,13 +1226,7 @@ async fn watch_shared(
         Ok(fanout::End::Stopped) => "stopped".to_string(),
         Err(_) => "client left".to_string(),
     };
-    shared.events.emit(&Event::ViewerDisconnected {
-        channel: viewer.channel(),
-        peer,
-        shared: true,
-        bytes: sent,
-        reason: &how,
-    });
+    events.disconnected(sent, &how);
     let level = if matches!(end, Ok(fanout::End::Cut(_))) {
         log::Level::Warn
     } else {
