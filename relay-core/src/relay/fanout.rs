@@ -326,15 +326,17 @@ impl Starter {
         let hub = self.hub.clone();
         let ch = self.ch.clone();
         hub.upstreams.fetch_add(1, Ordering::Relaxed);
+        // Ends the channel for its viewers however the reader stops (even by a panic or a
+        // runtime shutdown, or never starting), so no viewer waits forever and the upstream's
+        // close is reported.
+        let guard = EndGuard {
+            hub,
+            ch,
+            end: End::Stopped,
+            why: STOPPED,
+        };
         tokio::spawn(async move {
-            // Ends the channel for its viewers however the reader stops (even by a panic or a
-            // runtime shutdown), so no viewer waits forever.
-            let mut guard = EndGuard {
-                hub,
-                ch,
-                end: End::Stopped,
-                why: STOPPED,
-            };
+            let mut guard = guard;
             (guard.end, guard.why) =
                 reader(&guard.hub, &guard.ch, feed, &slot, opts, shutdown).await;
             crate::log!(
