@@ -18,12 +18,16 @@
 #define RELAY_VERSION_NUMBER ((RELAY_VERSION_MAJOR << 16) | (RELAY_VERSION_MINOR << 8) | RELAY_VERSION_PATCH)
 
 /**
- * The source label of a catalog given to `relay_engine_load_m3u`; channel ids derive from it,
- * so they stay the same across loads of the same playlist.
  * The largest catalog `relay_engine_load_m3u` takes (256 MiB, like any catalog source:
  * `relay_core::engine::MAX_SOURCE_BYTES`).
  */
 #define RELAY_ENGINE_MAX_CATALOG_BYTES ((256 * 1024) * 1024)
+
+/**
+ * The most bytes of the `peer` text of a `relay_event` (the longest, an IPv6 address with a
+ * zone and a port, `[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295]:65535`, is 58).
+ */
+#define RELAY_EVENT_MAX_PEER_BYTES 64
 
 /**
  * The size of the buffer a mapper writes into: the longest URI the relay handles
@@ -168,6 +172,47 @@ typedef uint32_t relay_result;
 #endif // __cplusplus
 
 /**
+ * What a `relay_event` reports. New kinds may be added: ignore the ones you do not know.
+ */
+enum relay_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A viewer started receiving a stream: `channel`, `peer`, `shared`.
+   */
+  RELAY_EVENT_KIND_VIEWER_CONNECTED = 1,
+  /**
+   * A viewer's stream ended: `channel`, `peer`, `shared`, `bytes` sent to it (0 when its
+   * connection was cut because it outlasted the shutdown grace), `reason` (`complete`,
+   * `client left`, `cut: …` when the upstream failed, `dropped (too slow)`, `stopped`).
+   */
+  RELAY_EVENT_KIND_VIEWER_DISCONNECTED = 2,
+  /**
+   * An upstream connection started carrying a stream of `channel`: the one of a shared
+   * channel (`shared`), or a single viewer's own.
+   */
+  RELAY_EVENT_KIND_UPSTREAM_OPENED = 3,
+  /**
+   * That upstream connection closed: `channel`, `shared`, `reason` (`complete`, `cut: …`,
+   * `no viewers`, `slot reclaimed`, `stopped`; a single viewer's upstream has its viewer's).
+   */
+  RELAY_EVENT_KIND_UPSTREAM_CLOSED = 4,
+  /**
+   * A shared channel moved to another upstream mid-stream (`channel`).
+   */
+  RELAY_EVENT_KIND_UPSTREAM_SWITCHED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum relay_event_kind relay_event_kind;
+#else
+typedef uint32_t relay_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * What a URI in a playlist names, decided by the tag that references it. The values are
  * stable.
  */
@@ -251,9 +296,48 @@ typedef struct relay_config relay_config;
  * A relay engine (opaque). Made by `relay_engine_new`, released by `relay_engine_free`. May be
  * used from any thread; its calls are serialised internally (a call waits while another runs,
  * e.g. `relay_engine_stop` draining connections). No engine function may be called from
- * inside the log callback (`RELAY_RESULT_CALLED_FROM_CALLBACK`).
+ * inside the log or event callback (`RELAY_RESULT_CALLED_FROM_CALLBACK`).
  */
 typedef struct relay_engine relay_engine;
+
+/**
+ * One event, passed by pointer to a `relay_event_callback`; it and every byte it points to are
+ * valid only during that call (copy what you keep). Texts are pointer + length, UTF-8, not
+ * NUL-terminated, never NULL (an empty text has length 0).
+ */
+typedef struct {
+  relay_event_kind kind;
+  /**
+   * The channel id (`/stream/{id}`; the `id` of `/api/channels`).
+   */
+  const char *channel;
+  size_t channel_len;
+  /**
+   * The viewer's address, `127.0.0.1:40512` or `[::1]:40512` (at most
+   * `RELAY_EVENT_MAX_PEER_BYTES`); empty for upstream events.
+   */
+  const char *peer;
+  size_t peer_len;
+  /**
+   * Bytes sent to the viewer (`RELAY_EVENT_KIND_VIEWER_DISCONNECTED`); else 0.
+   */
+  uint64_t bytes;
+  /**
+   * Why it ended, in words for people (disconnects and closes); else empty.
+   */
+  const char *reason;
+  size_t reason_len;
+  /**
+   * The viewer or upstream belongs to a shared channel (one upstream for all its viewers).
+   */
+  bool shared;
+} relay_event;
+
+/**
+ * Receives the events of an engine (see `relay_engine_set_event_callback`). `event` is valid
+ * only during the call.
+ */
+typedef void (*relay_event_callback)(void *userdata, const relay_event *event);
 
 /**
  * Chooses the URI written in place of one URI of a playlist. `uri` is `uri_len` bytes of the
@@ -373,6 +457,37 @@ relay_result relay_engine_new(const relay_config *cfg, relay_engine **out);
  * `engine` is NULL or a live engine.
  */
 relay_result relay_engine_start(relay_engine *engine);
+
+/**
+ * Sends the engine's viewer and upstream events to `callback` with `userdata` (first argument);
+ * NULL `callback` stops them. Works before a start and while running, and stays set across
+ * stop and start. A viewer is a client receiving a `/stream/{id}` body (shared channel or its
+ * own upstream); `HEAD` requests, refused requests and HLS playlists and segments are not
+ * viewers and produce no events. A viewer's `RELAY_EVENT_KIND_VIEWER_CONNECTED` comes before its
+ * `RELAY_EVENT_KIND_VIEWER_DISCONNECTED`; a viewer with its own upstream is inside
+ * `RELAY_EVENT_KIND_UPSTREAM_OPENED` / `_CLOSED` of that upstream; a shared channel's upstream
+ * opens before its viewers connect (it may close before or after they are reported gone).
+ * Every connect and open is matched by a disconnect and close by the time
+ * `relay_engine_stop` returns.
+ *
+ * The callback is called on relay threads (and on the thread of `relay_engine_stop` or
+ * `relay_engine_free`), possibly from several at once, inline where the event happens: it must
+ * be thread-safe and quick (copy what it needs, never block). It must not call
+ * `relay_engine_*` functions or `relay_set_log_callback`: there they return
+ * `RELAY_RESULT_CALLED_FROM_CALLBACK` (and `relay_engine_free` logs an error and does nothing).
+ * When this returns, no call of the previous callback is running or will start, so its
+ * userdata may be released; `userdata` must stay valid until the callback is replaced or the
+ * engine is freed. Thread-safe.
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live engine; `callback` is NULL or a function of the
+ * `relay_event_callback` type, safe to call from any thread, concurrently, with `userdata`,
+ * until it is replaced or the engine is freed.
+ */
+relay_result relay_engine_set_event_callback(relay_engine *engine,
+                                             relay_event_callback callback,
+                                             void *userdata);
 
 /**
  * Writes the bound address (`127.0.0.1:40123`, `[::1]:8080`) into `buf` (no NUL) and its length

@@ -6,36 +6,37 @@
 //! `relay_engine_load_m3u`, the last counters) lives here.
 
 use crate::config::relay_config;
+use crate::events::{self, relay_event_callback};
 use crate::guard::{guard, guard_or, in_bytes, in_ref, not_in_callback, out_buf, out_ptr};
 use crate::result::relay_result;
 use relay_core::catalog::{Catalog, Source};
 use relay_core::config::Config;
 use relay_core::engine::{Engine, MAX_SOURCE_BYTES};
+use relay_core::events::EventSink;
 use relay_core::m3u;
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 use std::sync::{Mutex, MutexGuard};
 
-/// The source label of a catalog given to `relay_engine_load_m3u`; channel ids derive from it,
-/// so they stay the same across loads of the same playlist.
 /// The largest catalog `relay_engine_load_m3u` takes (256 MiB, like any catalog source:
 /// `relay_core::engine::MAX_SOURCE_BYTES`).
 pub const RELAY_ENGINE_MAX_CATALOG_BYTES: usize = 256 * 1024 * 1024;
 const _: () = assert!(RELAY_ENGINE_MAX_CATALOG_BYTES as u64 == MAX_SOURCE_BYTES);
 
+/// The source label of a catalog given to `relay_engine_load_m3u`; channel ids derive from it,
+/// so they stay the same across loads of the same playlist.
 pub(crate) const EMBEDDED_SOURCE_LABEL: &str = "relay_engine_load_m3u";
 
 /// A relay engine (opaque). Made by `relay_engine_new`, released by `relay_engine_free`. May be
 /// used from any thread; its calls are serialised internally (a call waits while another runs,
 /// e.g. `relay_engine_stop` draining connections). No engine function may be called from
-/// inside the log callback (`RELAY_RESULT_CALLED_FROM_CALLBACK`).
-#[derive(Debug)]
+/// inside the log or event callback (`RELAY_RESULT_CALLED_FROM_CALLBACK`).
 pub struct relay_engine {
     /// The settings, copied from the `relay_config` at `relay_engine_new`.
     config: Config,
     state: Mutex<State>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct State {
     /// The running engine; `None` before the first start and after a stop.
     running: Option<Engine>,
@@ -44,6 +45,17 @@ struct State {
     embedded: Option<Source>,
     /// The counters of the last run, as `relay_engine_stats_json` reports them after a stop.
     last_stats: Option<String>,
+    /// The event callback as the core's sink, installed in every engine started.
+    events: Option<EventSink>,
+}
+
+impl std::fmt::Debug for relay_engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The state is not shown: its lock may be held by the caller.
+        f.debug_struct("relay_engine")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 // The header promises an engine usable from any thread.
@@ -117,6 +129,7 @@ pub unsafe extern "C" fn relay_engine_start(engine: *mut relay_engine) -> relay_
             return Err(relay_result::EngineAlreadyRunning);
         }
         let engine = Engine::new(this.config.clone())?;
+        engine.set_event_sink(state.events.clone());
         match &state.embedded {
             Some(source) => {
                 let catalog = Catalog::from_sources(std::slice::from_ref(source));
@@ -137,6 +150,51 @@ pub unsafe extern "C" fn relay_engine_start(engine: *mut relay_engine) -> relay_
         let addr = engine.start()?;
         relay_core::log!(Info, "relay engine listening on {addr}");
         state.running = Some(engine);
+        Ok(())
+    })
+}
+
+/// Sends the engine's viewer and upstream events to `callback` with `userdata` (first argument);
+/// NULL `callback` stops them. Works before a start and while running, and stays set across
+/// stop and start. A viewer is a client receiving a `/stream/{id}` body (shared channel or its
+/// own upstream); `HEAD` requests, refused requests and HLS playlists and segments are not
+/// viewers and produce no events. A viewer's `RELAY_EVENT_KIND_VIEWER_CONNECTED` comes before its
+/// `RELAY_EVENT_KIND_VIEWER_DISCONNECTED`; a viewer with its own upstream is inside
+/// `RELAY_EVENT_KIND_UPSTREAM_OPENED` / `_CLOSED` of that upstream; a shared channel's upstream
+/// opens before its viewers connect (it may close before or after they are reported gone).
+/// Every connect and open is matched by a disconnect and close by the time
+/// `relay_engine_stop` returns.
+///
+/// The callback is called on relay threads (and on the thread of `relay_engine_stop` or
+/// `relay_engine_free`), possibly from several at once, inline where the event happens: it must
+/// be thread-safe and quick (copy what it needs, never block). It must not call
+/// `relay_engine_*` functions or `relay_set_log_callback`: there they return
+/// `RELAY_RESULT_CALLED_FROM_CALLBACK` (and `relay_engine_free` logs an error and does nothing).
+/// When this returns, no call of the previous callback is running or will start, so its
+/// userdata may be released; `userdata` must stay valid until the callback is replaced or the
+/// engine is freed. Thread-safe.
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine; `callback` is NULL or a function of the
+/// `relay_event_callback` type, safe to call from any thread, concurrently, with `userdata`,
+/// until it is replaced or the engine is freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_engine_set_event_callback(
+    engine: *mut relay_engine,
+    callback: relay_event_callback,
+    userdata: *mut c_void,
+) -> relay_result {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let this = unsafe { engine_arg(engine) }?;
+        let sink = events::sink(callback, userdata);
+        let mut state = this.lock();
+        if let Some(engine) = &state.running {
+            // Waits for calls of the previous callback to finish.
+            engine.set_event_sink(sink.clone());
+        }
+        state.events = sink;
         Ok(())
     })
 }

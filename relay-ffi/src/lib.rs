@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod events;
 mod guard;
 pub mod hls;
 pub mod log;
