@@ -3,7 +3,9 @@
  * 127.0.0.1:0, loads a catalog whose channel points at the origin given on the command line,
  * fetches /playlist.m3u8 and the channel's stream over a socket, hangs up on a live stream (no
  * SIGPIPE may reach this process), rewrites an HLS playlist through relay_hls_rewrite (including
- * the too-small-buffer path), stops and frees.
+ * the too-small-buffer path), stops and frees. An event callback must see the fetched stream's
+ * viewer connect and disconnect (with its bytes), and every viewer and upstream closed by the
+ * stop.
  *
  * usage: embed ORIGIN_HOST:PORT STREAM_BYTES
  * Built and run by relay-ffi/tests/c_programs.rs (ASan + UBSan) and relay-ffi/tests/valgrind.sh.
@@ -58,6 +60,66 @@ static void on_log(void *userdata, relay_log_level level, const char *message, s
     atomic_size_t *count = userdata;
     atomic_fetch_add(count, 1);
     fprintf(stderr, "relay log [%u] %.*s\n", (unsigned)level, (int)len, message);
+}
+
+/* ---- event callback: called from relay threads, concurrently, so only atomics, and texts
+ * copied before the counter that publishes them is bumped ---- */
+
+struct events {
+    relay_engine *engine;
+    atomic_uint connected, disconnected;               /* viewers with their own upstream */
+    atomic_uint shared_connected, shared_disconnected; /* viewers of shared channels */
+    atomic_uint opened, closed;                        /* upstreams, both kinds */
+    atomic_uint reentry_refused, unknown;
+    atomic_ullong bytes; /* of the (one) own-upstream viewer's disconnect */
+    char channel[64], peer[RELAY_EVENT_MAX_PEER_BYTES], reason[64];
+    size_t channel_len, peer_len, reason_len;
+};
+
+static size_t copy_text(char *dst, size_t cap, const char *src, size_t len) {
+    if (len > cap) len = cap;
+    memcpy(dst, src, len);
+    return len;
+}
+
+/* Engine functions are refused inside a callback (there they could deadlock). */
+static void check_reentry(struct events *ev) {
+    char addr[64];
+    size_t n = 0;
+    if (relay_engine_local_addr(ev->engine, addr, sizeof addr, &n) ==
+        RELAY_RESULT_CALLED_FROM_CALLBACK)
+        atomic_fetch_add(&ev->reentry_refused, 1);
+}
+
+static void on_event(void *userdata, const relay_event *e) {
+    struct events *ev = userdata;
+    fprintf(stderr, "relay event [%u] %.*s peer=%.*s shared=%d bytes=%llu reason=%.*s\n",
+            (unsigned)e->kind, (int)e->channel_len, e->channel, (int)e->peer_len, e->peer,
+            (int)e->shared, (unsigned long long)e->bytes, (int)e->reason_len, e->reason);
+    switch (e->kind) {
+    case RELAY_EVENT_KIND_VIEWER_CONNECTED:
+        if (e->shared) {
+            atomic_fetch_add(&ev->shared_connected, 1);
+        } else {
+            ev->channel_len = copy_text(ev->channel, sizeof ev->channel, e->channel, e->channel_len);
+            ev->peer_len = copy_text(ev->peer, sizeof ev->peer, e->peer, e->peer_len);
+            atomic_fetch_add(&ev->connected, 1);
+        }
+        check_reentry(ev);
+        break;
+    case RELAY_EVENT_KIND_VIEWER_DISCONNECTED:
+        if (e->shared) {
+            atomic_fetch_add(&ev->shared_disconnected, 1);
+        } else {
+            ev->reason_len = copy_text(ev->reason, sizeof ev->reason, e->reason, e->reason_len);
+            atomic_store(&ev->bytes, e->bytes);
+            atomic_fetch_add(&ev->disconnected, 1);
+        }
+        break;
+    case RELAY_EVENT_KIND_UPSTREAM_OPENED: atomic_fetch_add(&ev->opened, 1); break;
+    case RELAY_EVENT_KIND_UPSTREAM_CLOSED: atomic_fetch_add(&ev->closed, 1); break;
+    default: atomic_fetch_add(&ev->unknown, 1); break;
+    }
 }
 
 /* ---- a tiny HTTP/1.1 client over a socket ---- */
@@ -286,6 +348,12 @@ int main(int argc, char **argv) {
     CHECK(relay_engine_new(cfg, &engine));
     relay_config_free(cfg); /* the engine keeps its own copy */
 
+    static struct events events; /* zeroed; outlives every callback */
+    events.engine = engine;
+    EXPECT_RESULT(relay_engine_set_event_callback(NULL, on_event, &events),
+                  RELAY_RESULT_NULL_PARAMETER);
+    CHECK(relay_engine_set_event_callback(engine, on_event, &events));
+
     char catalog[512];
     int catalog_len = snprintf(catalog, sizeof catalog,
                                "#EXTM3U\n"
@@ -331,6 +399,16 @@ int main(int argc, char **argv) {
     printf("stream %s: %zu bytes\n", path, stream.body_len);
     free(stream.bytes);
 
+    /* Its viewer's connect and disconnect were reported before the body ended. */
+    EXPECT(atomic_load(&events.connected) == 1 && atomic_load(&events.disconnected) == 1);
+    EXPECT(atomic_load(&events.bytes) == stream_bytes);
+    EXPECT(events.channel_len > 0 && strncmp(path, "/stream/", 8) == 0 &&
+           strncmp(path + 8, events.channel, events.channel_len) == 0 &&
+           path[8 + events.channel_len] == '.');
+    EXPECT(events.peer_len > 10 && strncmp(events.peer, "127.0.0.1:", 10) == 0);
+    EXPECT(events.reason_len == 8 && memcmp(events.reason, "complete", 8) == 0);
+    EXPECT(atomic_load(&events.opened) == 1 && atomic_load(&events.closed) == 1);
+
     hang_up_mid_stream(&relay_addr, live_path);
 
     /* Stats: size query with a NULL buffer, then the JSON. */
@@ -349,6 +427,17 @@ int main(int argc, char **argv) {
 
     CHECK(relay_engine_stop(engine));
     EXPECT_RESULT(relay_engine_stop(engine), RELAY_RESULT_ENGINE_NOT_RUNNING);
+
+    /* After the stop every viewer and upstream is reported gone: the live stream hung up on
+     * was a shared channel's viewer. */
+    EXPECT(atomic_load(&events.shared_connected) == 1);
+    EXPECT(atomic_load(&events.shared_disconnected) == 1);
+    EXPECT(atomic_load(&events.opened) == 2 && atomic_load(&events.closed) == 2);
+    EXPECT(atomic_load(&events.reentry_refused) == 2 && atomic_load(&events.unknown) == 0);
+    CHECK(relay_engine_set_event_callback(engine, NULL, NULL));
+    printf("events: %u viewers, %u upstreams\n",
+           atomic_load(&events.connected) + atomic_load(&events.shared_connected),
+           atomic_load(&events.opened));
     EXPECT_RESULT(relay_engine_local_addr(engine, addr, sizeof addr, &addr_len),
                   RELAY_RESULT_ENGINE_NOT_RUNNING);
     relay_engine_free(engine);
