@@ -499,26 +499,27 @@ fn extension(kind: Kind, uri: &Uri) -> &'static str {
 /// The `Content-Type` of an object: the upstream's when it names a real media type, else one
 /// from the URL's extension, else the kind's usual one.
 fn content_type(kind: Kind, url: &Uri, upstream: Option<&str>) -> &'static str {
+    /// Upstream types kept as they are.
+    const KNOWN: &[&str] = &[
+        "video/mp2t",
+        "video/mp4",
+        "audio/mp4",
+        "audio/aac",
+        "audio/mpeg",
+        "text/vtt",
+        "video/iso.segment",
+        "application/json",
+    ];
+    if kind == Kind::Key {
+        return kind.default_content_type();
+    }
     let essence = upstream
         .and_then(|ct| ct.split(';').next())
         .map(|e| e.trim().to_ascii_lowercase());
-    if kind != Kind::Key {
-        let known = match essence.as_deref() {
-            Some("video/mp2t") => Some("video/mp2t"),
-            Some("video/mp4") => Some("video/mp4"),
-            Some("audio/mp4") => Some("audio/mp4"),
-            Some("audio/aac") => Some("audio/aac"),
-            Some("audio/mpeg") => Some("audio/mpeg"),
-            Some("text/vtt") => Some("text/vtt"),
-            Some("video/iso.segment") => Some("video/iso.segment"),
-            Some("application/json") => Some("application/json"),
-            _ => None,
-        };
-        if let Some(ct) = known {
-            return ct;
-        }
+    if let Some(known) = KNOWN.iter().find(|k| essence.as_deref() == Some(**k)) {
+        return known;
     }
-    let by_ext = match extension(kind, url) {
+    match extension(kind, url) {
         "ts" | "mpegts" => "video/mp2t",
         "mp4" | "m4s" | "m4v" | "cmfv" => "video/mp4",
         "m4a" | "cmfa" => "audio/mp4",
@@ -531,11 +532,7 @@ fn content_type(kind: Kind, url: &Uri, upstream: Option<&str>) -> &'static str {
         "jpg" | "jpeg" => "image/jpeg",
         "png" => "image/png",
         _ => kind.default_content_type(),
-    };
-    if kind == Kind::Key {
-        return "application/octet-stream";
     }
-    by_ext
 }
 
 /// An answer from bytes in memory, honouring `Range` exactly (VLC asks `bytes=0-` even of
