@@ -123,27 +123,20 @@ async fn endless_origin() -> (SocketAddr, Arc<AtomicUsize>) {
 
 /// Opens a viewer of `path` and reads its head and at least `min` body bytes. Returns the
 /// connection, its local address (the relay's `peer`) and the body bytes read.
-async fn open_viewer(relay: SocketAddr, path: &str, min: usize) -> (TcpStream, SocketAddr, usize) {
-    let mut stream = TcpStream::connect(relay).await.unwrap();
+async fn viewer_with(relay: SocketAddr, path: &str, min: usize) -> (TcpStream, SocketAddr, usize) {
+    let (mut stream, status, mut body) = open_viewer(relay, path, "events", None).await;
+    assert_eq!(status, 200);
     let local = stream.local_addr().unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: relay\r\nRange: bytes=0-\r\n\r\n");
-    stream.write_all(req.as_bytes()).await.unwrap();
-    let mut got = Vec::new();
     let mut buf = vec![0u8; 16 * 1024];
-    loop {
+    while body.len() < min {
         let n = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf))
             .await
             .expect("bytes within 20s (a safety net)")
             .unwrap();
         assert!(n > 0, "the stream ended early");
-        got.extend_from_slice(&buf[..n]);
-        if let Some(resp) = parse_response(&got, End::Closed) {
-            assert_eq!(resp.status, 200);
-            if resp.body.len() >= min {
-                return (stream, local, resp.body.len());
-            }
-        }
+        body.extend_from_slice(&buf[..n]);
     }
+    (stream, local, body.len())
 }
 
 /// Hangs up with a reset, as a player closing mid-stream.
@@ -215,8 +208,8 @@ async fn viewers_and_upstreams_are_reported_in_order() {
 
     // Two viewers of the live channel share one upstream.
     let path = format!("/stream/{news}.ts");
-    let (v1, p1, read1) = open_viewer(relay.addr, &path, 32 * 1024).await;
-    let (v2, p2, read2) = open_viewer(relay.addr, &path, 32 * 1024).await;
+    let (v1, p1, read1) = viewer_with(relay.addr, &path, 32 * 1024).await;
+    let (v2, p2, read2) = viewer_with(relay.addr, &path, 32 * 1024).await;
     assert_eq!(connections.load(Ordering::SeqCst), 1, "one upstream");
     hang_up(v1);
     let gone = |p: SocketAddr| {

@@ -498,3 +498,39 @@ pub fn parse_response(bytes: &[u8], end: End) -> Option<Response> {
         end,
     })
 }
+
+/// A viewer: connects, sends a GET with this User-Agent, reads the head and at least one body
+/// byte. Returns the stream, the status and the body bytes read so far.
+pub async fn open_viewer(
+    relay: SocketAddr,
+    path: &str,
+    agent: &str,
+    recv_buffer: Option<u32>,
+) -> (TcpStream, u16, Vec<u8>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    if let Some(n) = recv_buffer {
+        socket.set_recv_buffer_size(n).unwrap();
+    }
+    let mut stream = socket.connect(relay).await.unwrap();
+    // Like ffmpeg, mpv and VLC: `Range: bytes=0-` on a live stream.
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: relay\r\nUser-Agent: {agent}\r\nRange: bytes=0-\r\n\r\n"
+    );
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf))
+            .await
+            .expect("an answer within 20s")
+            .unwrap_or(0);
+        got.extend_from_slice(&buf[..n]);
+        if let Some(resp) = parse_response(&got, End::Closed) {
+            if resp.status != 200 || !resp.body.is_empty() || n == 0 {
+                return (stream, resp.status, resp.body);
+            }
+        } else if n == 0 {
+            panic!("closed before a head");
+        }
+    }
+}
