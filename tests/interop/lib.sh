@@ -257,3 +257,44 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 lines() { wc -l <"$1" | tr -d ' '; }
 # the origin's log lines for PATH after line SINCE
 origin_lines() { tail -n +"$(($2 + 1))" "$WORK/origin.log" | grep -F " $1" || true; }
+
+# ---------------------------------------------------------------- players
+
+# mpv with null outputs, printing `PLAYING url` at start and `STATUS pos` as it plays.
+MPV=(mpv --no-config --ytdl=no --vo=null --ao=null --term-playing-msg='PLAYING ${path}'
+    --term-status-msg='STATUS ${=time-pos}')
+
+# mpv_play URL SECONDS LOG LIMIT: plays URL for SECONDS (killed after LIMIT s) with the log in
+# LOG; records a reason unless it exited 0, played URL with h264 video and aac audio tracks, a
+# configured video output, and a position within 1.2 s of SECONDS.
+mpv_play() {
+    local url=$1 secs=$2 log=$3 rc pos
+    timeout -k 5 "$4" "${MPV[@]}" --length="$secs" "$url" >"$log" 2>&1
+    rc=$?
+    [ $rc = 0 ] || why "mpv exit $rc: $(tr '\r' '\n' <"$log" | grep -v STATUS | tail -n 5)"
+    grep -qF "PLAYING $url" "$log" || why "mpv never started playing $url"
+    grep -qE 'Video --vid=1 .*h264' "$log" || why "no h264 video track"
+    grep -qE 'Audio --aid=1 .*aac' "$log" || why "no aac audio track"
+    grep -q 'VO: \[null\]' "$log" || why "video output never configured (no frame decoded)"
+    pos=$($HELP mpv-pos "$log")
+    awk -v p="$pos" -v s="$secs" 'BEGIN { exit !(p + 0 >= s - 1.2) }' || why "playback reached ${pos} s of $secs s"
+}
+
+# vlc_play URL SECONDS LOG LIMIT: cvlc (as nobody when root) plays URL for SECONDS (killed after
+# LIMIT s) with a verbose log in LOG; records a reason unless it exited 0, opened the input,
+# started an h264 and an audio decoder, finished buffering, and logged no error.
+vlc_play() {
+    local url=$1 secs=$2 log=$3 rc errs
+    timeout -k 5 "$4" "${VLC_AS[@]}" env HOME="$VLC_HOME" cvlc --no-dbus --no-media-library \
+        --no-auto-preparse --no-metadata-network-access --no-http-reconnect \
+        --intf dummy --vout dummy --aout dummy --no-video-title-show \
+        --play-and-exit --run-time="$secs" -vv "$url" >"$log" 2>&1
+    rc=$?
+    [ $rc = 0 ] || why "cvlc exit $rc"
+    grep -q 'successfully opened' "$log" || why "VLC did not open the input"
+    grep -q 'codec (h264) started' "$log" || why "VLC started no h264 decoder"
+    grep -q 'using audio decoder module' "$log" || why "VLC started no audio decoder"
+    grep -q 'Stream buffering done' "$log" || why "VLC never finished buffering (no playback)"
+    errs=$(grep -E '\] [^]]* error: ' "$log" | grep -vE 'interface error|libvlc error: interface' | head -n 5)
+    [ -n "$errs" ] && why "VLC errors: $errs"
+}

@@ -522,21 +522,9 @@ check "ffmpeg -xerror decodes movie-moov-at-end.mp4 without error" check_decode 
 
 # --- mpv
 
-MPV=(mpv --no-config --ytdl=no --vo=null --ao=null --term-playing-msg='PLAYING ${path}'
-    --term-status-msg='STATUS ${=time-pos}')
 check_mpv() { # URL NAME SECONDS
-    local log=$WORK/mpv-$2.log rc
     unshared || why "a shared upstream stayed open"
-    timeout -k 5 40 "${MPV[@]}" --length="$3" "$1" >"$log" 2>&1
-    rc=$?
-    [ $rc = 0 ] || why "mpv exit $rc: $(tr '\r' '\n' <"$log" | grep -v STATUS | tail -n 5)"
-    grep -qF "PLAYING $1" "$log" || why "mpv never started playing $1"
-    grep -qE 'Video --vid=1 .*h264' "$log" || why "no h264 video track"
-    grep -qE 'Audio --aid=1 .*aac' "$log" || why "no aac audio track"
-    grep -q 'VO: \[null\]' "$log" || why "video output never configured (no frame decoded)"
-    local pos
-    pos=$($HELP mpv-pos "$log")
-    awk -v p="$pos" -v s="$3" 'BEGIN { exit !(p + 0 >= s - 1.2) }' || why "playback reached ${pos} s of $3 s"
+    mpv_play "$1" "$3" "$WORK/mpv-$2.log" 40
     no_reasons
 }
 check "mpv plays the live TS channel (3 s, h264 + aac, position advances)" check_mpv "${URL[live.interop]}" live 3
@@ -568,23 +556,11 @@ check "mpv plays through the relay's playlist itself (entries moov-at-end MP4 th
 # --- VLC
 
 check_vlc() { # TVG SECONDS
-    local url=${URL[$1.interop]} id log=$WORK/vlc-$1.log since rc
+    local id since
     unshared || why "a shared upstream stayed open"
     id=$(id_of "$1")
     since=$(lines "$WORK/relay.log")
-    timeout -k 5 40 "${VLC_AS[@]}" env HOME="$VLC_HOME" cvlc --no-dbus --no-media-library \
-        --no-auto-preparse --no-metadata-network-access --no-http-reconnect \
-        --intf dummy --vout dummy --aout dummy --no-video-title-show \
-        --play-and-exit --run-time="$2" -vv "$url" >"$log" 2>&1
-    rc=$?
-    [ $rc = 0 ] || why "cvlc exit $rc"
-    grep -q 'successfully opened' "$log" || why "VLC did not open the input"
-    grep -q 'codec (h264) started' "$log" || why "VLC started no h264 decoder"
-    grep -q 'using audio decoder module' "$log" || why "VLC started no audio decoder"
-    grep -q 'Stream buffering done' "$log" || why "VLC never finished buffering (no playback)"
-    local errs
-    errs=$(grep -E '\] [^]]* error: ' "$log" | grep -vE 'interface error|libvlc error: interface' | head -n 5)
-    [ -n "$errs" ] && why "VLC errors: $errs"
+    vlc_play "${URL[$1.interop]}" "$2" "$WORK/vlc-$1.log" 40
     relay_streamed "$id" "$since" 100000 \
         || why "the relay's log has no 'stream $id ... N bytes' line with N >= 100000 for this run"
     no_reasons
