@@ -160,21 +160,8 @@ def build_live(data, loops):
                 c = (cc.get(pid, -1) + 1) & 0x0F
                 cc[pid] = c
                 buf[i + 3] = (buf[i + 3] & 0xF0) | c
-            if shift == 0:
-                continue
-            pcr = _pcr_offset(buf, i, has_af)
-            if pcr is not None:
-                base = (buf[pcr] << 25 | buf[pcr + 1] << 17 | buf[pcr + 2] << 9
-                        | buf[pcr + 3] << 1 | buf[pcr + 4] >> 7)
-                base = (base + shift) % PTS_WRAP
-                buf[pcr] = (base >> 25) & 0xFF
-                buf[pcr + 1] = (base >> 17) & 0xFF
-                buf[pcr + 2] = (base >> 9) & 0xFF
-                buf[pcr + 3] = (base >> 1) & 0xFF
-                buf[pcr + 4] = ((base & 1) << 7) | (buf[pcr + 4] & 0x7F)
-            if payload is not None and pusi:
-                for off in _pes_timestamps(buf, payload):
-                    _write_ts(buf, off, _read_ts(buf, off) + shift)
+            if shift:
+                _shift_times(buf, i, payload, pusi, has_af, shift)
         out += buf
     return bytes(out), duration / 90000.0
 
@@ -186,22 +173,26 @@ def shift_ts(data, ticks, cc_add):
     for i, pid, payload, pusi, has_af in _packets(buf):
         if (buf[i + 3] >> 4) & 1:
             buf[i + 3] = (buf[i + 3] & 0xF0) | ((buf[i + 3] + cc_add.get(pid, 0)) & 0x0F)
-        if ticks == 0:
-            continue
-        pcr = _pcr_offset(buf, i, has_af)
-        if pcr is not None:
-            base = (buf[pcr] << 25 | buf[pcr + 1] << 17 | buf[pcr + 2] << 9
-                    | buf[pcr + 3] << 1 | buf[pcr + 4] >> 7)
-            base = (base + ticks) % PTS_WRAP
-            buf[pcr] = (base >> 25) & 0xFF
-            buf[pcr + 1] = (base >> 17) & 0xFF
-            buf[pcr + 2] = (base >> 9) & 0xFF
-            buf[pcr + 3] = (base >> 1) & 0xFF
-            buf[pcr + 4] = ((base & 1) << 7) | (buf[pcr + 4] & 0x7F)
-        if payload is not None and pusi:
-            for off in _pes_timestamps(buf, payload):
-                _write_ts(buf, off, _read_ts(buf, off) + ticks)
+        if ticks:
+            _shift_times(buf, i, payload, pusi, has_af, ticks)
     return bytes(buf)
+
+
+def _shift_times(buf, i, payload, pusi, has_af, ticks):
+    """Moves the PCR of the packet at `i` and the PTS/DTS of a PES it starts `ticks` later."""
+    pcr = _pcr_offset(buf, i, has_af)
+    if pcr is not None:
+        base = (buf[pcr] << 25 | buf[pcr + 1] << 17 | buf[pcr + 2] << 9
+                | buf[pcr + 3] << 1 | buf[pcr + 4] >> 7)
+        base = (base + ticks) % PTS_WRAP
+        buf[pcr] = (base >> 25) & 0xFF
+        buf[pcr + 1] = (base >> 17) & 0xFF
+        buf[pcr + 2] = (base >> 9) & 0xFF
+        buf[pcr + 3] = (base >> 1) & 0xFF
+        buf[pcr + 4] = ((base & 1) << 7) | (buf[pcr + 4] & 0x7F)
+    if payload is not None and pusi:
+        for off in _pes_timestamps(buf, payload):
+            _write_ts(buf, off, _read_ts(buf, off) + ticks)
 
 
 class LiveHls:
