@@ -2,8 +2,8 @@
 //! multivariant playlist, each URI mapped to a token-like relay URL of about 120 bytes.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use relay_core::hls::{self, Target};
-use relay_core::uri::Uri;
+use relay_core::proto::hls::{self, Target};
+use relay_core::proto::uri::Uri;
 use std::convert::Infallible;
 use std::hint::black_box;
 

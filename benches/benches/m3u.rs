@@ -1,7 +1,7 @@
 //! M3U parser and writer throughput on a 10,000-channel catalog.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use relay_core::m3u::{self, Parser, WriteOptions};
+use relay_core::proto::m3u::{self, Parser, WriteOptions};
 use std::hint::black_box;
 
 const CHANNELS: usize = 10_000;

@@ -4,10 +4,10 @@
 
 use bytes::{Bytes, BytesMut};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use relay_core::proto::ts::{Aligner, PACKET, Scanner};
 use relay_core::relay::fanout::BenchFanout;
 use relay_core::relay::pass::{Pass, PassEnd};
 use relay_core::relay::pool::BufferPool;
-use relay_core::relay::ts::{Aligner, PACKET, Scanner};
 use relay_core::upstream::PlainBody;
 use std::hint::black_box;
 use std::time::Duration;

@@ -200,7 +200,7 @@ impl XorShift {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use relay_core::m3u;
+    use relay_core::proto::m3u;
 
     #[test]
     fn sample_playlist_is_realistic() {
@@ -217,11 +217,13 @@ mod tests {
 
     #[test]
     fn sample_hls_playlists_rewrite() {
-        let base = relay_core::uri::Uri::parse("http://h/live/index.m3u8").unwrap();
+        let base = relay_core::proto::uri::Uri::parse("http://h/live/index.m3u8").unwrap();
         let count = |input: &[u8]| {
             let mut out = Vec::new();
-            relay_core::hls::rewrite(input, &base, &mut out, |t| Ok::<_, ()>(t.raw.to_string()))
-                .unwrap()
+            relay_core::proto::hls::rewrite(input, &base, &mut out, |t| {
+                Ok::<_, ()>(t.raw.to_string())
+            })
+            .unwrap()
         };
         let media = sample_media_playlist(1000);
         assert_eq!(media, sample_media_playlist(1000));

@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use relay_core::http::{ChunkedDecoder, HttpError, LAST_CHUNK, write_chunk};
+use relay_core::proto::http::{ChunkedDecoder, HttpError, LAST_CHUNK, write_chunk};
 
 /// The decoded data, whether the body ended, and the bytes consumed.
 type Decoded = (Vec<u8>, bool, usize);

@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use relay_core::hls::{self, Kind, RewriteError};
-use relay_core::uri::Uri;
+use relay_core::proto::hls::{self, Kind, RewriteError};
+use relay_core::proto::uri::Uri;
 
 const RELAY: &str = "https://relay.test/r/";
 

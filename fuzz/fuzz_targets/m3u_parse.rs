@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use relay_core::m3u;
+use relay_core::proto::m3u;
 
 fuzz_target!(|data: &[u8]| {
     let _ = m3u::parse(data);

@@ -10,7 +10,7 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use relay_core::http::{HeadWriter, HttpError, MAX_HEAD_BYTES, RequestHead};
+use relay_core::proto::http::{HeadWriter, HttpError, MAX_HEAD_BYTES, RequestHead};
 
 /// What a parse produced; lengths are what is left of the buffer, so runs over the same bytes
 /// compare.
@@ -52,7 +52,7 @@ fn exercise(head: &RequestHead) {
     );
     let _ = (head.header("host"), head.header_str("content-length"));
     if let Some(range) = head.header("range") {
-        let _ = relay_core::http::ByteRange::parse(range).map(|r| r.resolve(1000));
+        let _ = relay_core::proto::http::ByteRange::parse(range).map(|r| r.resolve(1000));
     }
 }
 

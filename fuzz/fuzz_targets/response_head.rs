@@ -11,7 +11,7 @@
 
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
-use relay_core::http::{BodyKind, HeadWriter, HttpError, ResponseHead};
+use relay_core::proto::http::{BodyKind, HeadWriter, HttpError, ResponseHead};
 
 #[derive(Debug, PartialEq)]
 enum Outcome {
@@ -51,7 +51,7 @@ fn exercise(head: &ResponseHead) {
     }
     assert_eq!(head.body_kind(true), Ok(BodyKind::Empty));
     if let Some(value) = head.header("content-range") {
-        let _ = relay_core::http::parse_content_range(value);
+        let _ = relay_core::proto::http::parse_content_range(value);
     }
 }
 

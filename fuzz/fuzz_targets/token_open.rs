@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use relay_core::hls::Kind;
+use relay_core::proto::hls::Kind;
 use relay_core::token::{Keys, Token};
 use std::sync::OnceLock;
 

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use relay_core::relay::ts::{Aligner, PACKET, SYNC, Scanner};
+use relay_core::proto::ts::{Aligner, PACKET, SYNC, Scanner};
 
 fn align(pieces: &[&[u8]]) -> (Vec<u8>, u64) {
     let mut aligner = Aligner::new();

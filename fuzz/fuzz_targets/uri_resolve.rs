@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use relay_core::uri::{MAX_URI_BYTES, Uri, UriError};
+use relay_core::proto::uri::{MAX_URI_BYTES, Uri, UriError};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -2,7 +2,7 @@
 //!
 //! Ids: see [`channel_id`]. The same channel keeps its id across reloads and restarts.
 
-use crate::m3u::{Entry, Playlist};
+use crate::proto::m3u::{Entry, Playlist};
 use ring::digest;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -253,7 +253,7 @@ pub fn channel_id(source_label: &str, entry: &Entry, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::m3u::parse;
+    use crate::proto::m3u::parse;
 
     fn source(label: &str, text: &str) -> Source {
         Source {

@@ -390,7 +390,7 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
 
 /// Checks a public URL (http or https, a host, no query or fragment) and drops a trailing `/`.
 fn parse_public_url(value: &str) -> Result<String, String> {
-    let uri = crate::uri::Uri::parse(value).map_err(|e| format!("{value:?}: {e}"))?;
+    let uri = crate::proto::uri::Uri::parse(value).map_err(|e| format!("{value:?}: {e}"))?;
     let ok_scheme = matches!(uri.scheme(), Some("http" | "https"));
     if !ok_scheme || uri.host().is_none_or(str::is_empty) {
         return Err(format!(

@@ -6,7 +6,7 @@
 use crate::catalog::{Catalog, Source};
 use crate::config::Config;
 use crate::events::EventSink;
-use crate::m3u::{self, Playlist};
+use crate::proto::m3u::{self, Playlist};
 use crate::server::{self, Shared};
 use crate::upstream::{self, Client, ClientOptions};
 use crate::{log, token};

@@ -8,16 +8,17 @@
 use crate::catalog::{Catalog, Channel, ChannelKind, url_extension};
 use crate::config::{Config, RelayPath, Share};
 use crate::events::{Events, ViewerEvents};
-use crate::http::{
+use crate::proto::http::{
     BodyKind, ByteRange, ContentRange, HeadWriter, HttpError, RequestHead, content_range,
     content_range_unsatisfied, parse_content_range,
 };
+use crate::proto::{json, m3u};
 use crate::relay::fanout::{self, FanoutOptions, Hub, Join, Start};
 use crate::relay::pass::PassEnd;
 use crate::relay::pool::BufferPool;
 use crate::slots::{ClientKey, NO_SLOT_RETRY_AFTER_SECS, Slot, Slots};
 use crate::upstream::{self, Client, UpstreamError};
-use crate::{json, log, m3u, token};
+use crate::{log, token};
 
 mod hls;
 use bytes::{Buf, Bytes, BytesMut};
@@ -525,9 +526,10 @@ fn valid_host_header(host: &str) -> bool {
 fn query_param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let k = crate::uri::percent_decode(k.as_bytes(), true);
+        let k = crate::proto::uri::percent_decode(k.as_bytes(), true);
         (k == name.as_bytes()).then(|| {
-            String::from_utf8_lossy(&crate::uri::percent_decode(v.as_bytes(), true)).into_owned()
+            String::from_utf8_lossy(&crate::proto::uri::percent_decode(v.as_bytes(), true))
+                .into_owned()
         })
     })
 }

@@ -13,7 +13,7 @@
 //!
 //! Layout: `base64url(version ‖ nonce[12] ‖ seal(kind ‖ expires_u32 ‖ id_len ‖ id ‖ url) ‖ tag[16])`.
 
-use crate::hls::Kind;
+use crate::proto::hls::Kind;
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
@@ -130,7 +130,7 @@ impl Keys {
         sealed.push(TOKEN_VERSION);
         sealed.extend_from_slice(&nonce);
         sealed.extend_from_slice(&plain);
-        Ok(crate::base64::encode_url(&sealed))
+        Ok(crate::proto::base64::encode_url(&sealed))
     }
 
     /// Opens a token string; `now` is seconds since the UNIX epoch.
@@ -138,7 +138,8 @@ impl Keys {
         if token.len() > MAX_TOKEN_CHARS {
             return Err(TokenError::Malformed);
         }
-        let sealed = crate::base64::decode_url(token.as_bytes()).ok_or(TokenError::Malformed)?;
+        let sealed =
+            crate::proto::base64::decode_url(token.as_bytes()).ok_or(TokenError::Malformed)?;
         if sealed.len() < 1 + NONCE_LEN + TAG_LEN || sealed[0] != TOKEN_VERSION {
             return Err(TokenError::Malformed);
         }

@@ -4,8 +4,10 @@
 //!
 //! One connection per request for now (`Connection: close`); the keep-alive pool comes with HLS.
 
-use crate::http::{BodyKind, ByteRange, ChunkedDecoder, HeadWriter, HttpError, ResponseHead};
-use crate::uri::Uri;
+use crate::proto::http::{
+    BodyKind, ByteRange, ChunkedDecoder, HeadWriter, HttpError, ResponseHead,
+};
+use crate::proto::uri::Uri;
 use bytes::{Buf, Bytes, BytesMut};
 use std::io;
 use std::net::SocketAddr;
@@ -352,10 +354,10 @@ impl Client {
             }
         }
         if let Some(userinfo) = url.userinfo().filter(|_| !has("authorization")) {
-            let raw = crate::uri::percent_decode(userinfo.as_bytes(), false);
+            let raw = crate::proto::uri::percent_decode(userinfo.as_bytes(), false);
             w.header(
                 "Authorization",
-                format!("Basic {}", crate::base64::encode(&raw)),
+                format!("Basic {}", crate::proto::base64::encode(&raw)),
             );
         }
         if let Some(range) = req.range {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use relay_core::hls::Kind;
+use relay_core::proto::hls::Kind;
 use relay_core::token::{self, Token};
 use std::sync::Arc;
 use std::time::Duration;
@@ -212,7 +212,7 @@ async fn tokens_are_the_only_way_in() {
     flipped[10] = if flipped[10] == b'A' { b'B' } else { b'A' };
     let flipped = String::from_utf8(flipped).unwrap();
     let secret_url = origin.url("/secret");
-    let encoded = relay_core::base64::encode_url(secret_url.as_bytes());
+    let encoded = relay_core::proto::base64::encode_url(secret_url.as_bytes());
     for path in [
         format!("/r/{flipped}.ts"),
         format!("/r/{}.ts", &sealed[..sealed.len() - 4]),
@@ -522,7 +522,7 @@ async fn upstream_connections_are_kept_alive_and_stale_ones_replaced() {
 async fn an_oversized_playlist_is_refused_with_a_reason() {
     let origin = Origin::start().await;
     let mut huge = b"#EXTM3U\n".to_vec();
-    huge.resize(relay_core::hls::MAX_PLAYLIST_BYTES + 1, b'#');
+    huge.resize(relay_core::proto::hls::MAX_PLAYLIST_BYTES + 1, b'#');
     origin.route("/huge.m3u8", file(&huge, "application/vnd.apple.mpegurl"));
     origin.route(
         "/huge-chunked.m3u8",

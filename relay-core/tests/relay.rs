@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use relay_core::m3u;
+use relay_core::proto::m3u;
 use std::sync::Arc;
 use std::time::Duration;
 

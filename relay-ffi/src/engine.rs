@@ -13,7 +13,7 @@ use relay_core::catalog::{Catalog, Source};
 use relay_core::config::Config;
 use relay_core::engine::{Engine, MAX_SOURCE_BYTES};
 use relay_core::events::EventSink;
-use relay_core::m3u;
+use relay_core::proto::m3u;
 use std::ffi::{c_char, c_void};
 use std::sync::{Mutex, MutexGuard};
 

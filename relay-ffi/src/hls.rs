@@ -3,19 +3,19 @@
 
 use crate::guard::{guard, in_bytes, in_str, out_buf};
 use crate::result::{relay_result, relay_result_code};
-use relay_core::hls::{self, Kind, RewriteError};
-use relay_core::uri::{self, Uri};
+use relay_core::proto::hls::{self, Kind, RewriteError};
+use relay_core::proto::uri::{self, Uri};
 use std::ffi::{c_char, c_void};
 
 /// The size of the buffer a mapper writes into: the longest URI the relay handles
-/// (`relay_core::uri::MAX_URI_BYTES`).
+/// (`relay_core::proto::uri::MAX_URI_BYTES`).
 pub const RELAY_HLS_MAX_URI_BYTES: usize = 8192;
-/// The largest playlist `relay_hls_rewrite` accepts (16 MiB; `relay_core::hls::MAX_PLAYLIST_BYTES`).
+/// The largest playlist `relay_hls_rewrite` accepts (16 MiB; `relay_core::proto::hls::MAX_PLAYLIST_BYTES`).
 pub const RELAY_HLS_MAX_PLAYLIST_BYTES: usize = 16 * 1024 * 1024;
-/// The longest playlist line `relay_hls_rewrite` accepts (64 KiB; `relay_core::hls::MAX_LINE_BYTES`).
+/// The longest playlist line `relay_hls_rewrite` accepts (64 KiB; `relay_core::proto::hls::MAX_LINE_BYTES`).
 pub const RELAY_HLS_MAX_LINE_BYTES: usize = 64 * 1024;
 /// The largest rewritten playlist `relay_hls_rewrite` produces (64 MiB;
-/// `relay_core::hls::MAX_OUTPUT_BYTES`).
+/// `relay_core::proto::hls::MAX_OUTPUT_BYTES`).
 pub const RELAY_HLS_MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
 const _: () = assert!(RELAY_HLS_MAX_URI_BYTES == uri::MAX_URI_BYTES);
 const _: () = assert!(RELAY_HLS_MAX_OUTPUT_BYTES == hls::MAX_OUTPUT_BYTES);

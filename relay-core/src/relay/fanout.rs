@@ -23,8 +23,8 @@
 //!   next random-access point of the new upstream, so the output stays decodable. Failover and
 //!   scheduled switching will call it; today the hook ([`Feed::next_upstream`]) offers none.
 
-use super::ts::{self, Aligner, PACKET, Scanner};
 use crate::events::{Event, Events};
+use crate::proto::ts::{self, Aligner, PACKET, Scanner};
 use crate::server::stopped;
 use crate::slots::{ClientKey, Slot};
 use crate::upstream::{self, UpstreamError};

@@ -10,4 +10,3 @@ pub mod pass;
 pub mod pool;
 #[cfg(target_os = "linux")]
 pub mod splice;
-pub mod ts;

@@ -9,12 +9,12 @@
 
 use super::{Reply, RequestContext, relay_reply};
 use crate::catalog::Channel;
-use crate::hls::{self, Kind, RewriteError};
-use crate::http::ByteRange;
 use crate::log;
+use crate::proto::hls::{self, Kind, RewriteError};
+use crate::proto::http::ByteRange;
+use crate::proto::uri::Uri;
 use crate::token::{self, Token, TokenError};
 use crate::upstream::{self, Client, UpstreamError};
-use crate::uri::Uri;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -550,7 +550,7 @@ fn memory_reply(ctx: &RequestContext<'_>, body: Bytes, content_type: &'static st
             );
             r.header(
                 "Content-Range",
-                crate::http::content_range(first, last, Some(len)),
+                crate::proto::http::content_range(first, last, Some(len)),
             );
             r
         }

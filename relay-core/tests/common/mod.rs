@@ -5,7 +5,7 @@
 use bytes::BytesMut;
 use relay_core::catalog::{Catalog, Source};
 use relay_core::config::Config;
-use relay_core::http::{ByteRange, RequestHead};
+use relay_core::proto::http::{ByteRange, RequestHead};
 use relay_core::server::{self, Shared};
 use relay_core::upstream::{Client, ClientOptions};
 use std::collections::HashMap;
@@ -380,7 +380,7 @@ impl Relay {
     /// A relay whose upstream client is given (e.g. one trusting a test CA).
     pub async fn start_with_client(config: Config, client: Client, m3u: &str) -> Relay {
         let shared = Arc::new(Shared::new(config, client));
-        let playlist = relay_core::m3u::parse(m3u.as_bytes());
+        let playlist = relay_core::proto::m3u::parse(m3u.as_bytes());
         shared.set_catalog(Catalog::from_sources(&[Source {
             label: "test".into(),
             playlist,

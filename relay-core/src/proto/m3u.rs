@@ -45,7 +45,7 @@
 //! lines). Lines are rewritten in canonical form (upper-case tags, quoted values, one `#EXTINF`
 //! layout), so a second write is byte-identical to the first.
 
-use crate::json;
+use super::json;
 use memchr::{memchr, memchr2, memchr3};
 use std::borrow::Cow;
 use std::mem;
@@ -244,11 +244,11 @@ fn is_http_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-/// Decodes `%XX` escapes and `+` (as a space), Kodi style, with [`crate::uri::percent_decode`]
+/// Decodes `%XX` escapes and `+` (as a space), Kodi style, with [`super::uri::percent_decode`]
 /// (a `%` not followed by two hex digits is kept as is); bytes that do not form UTF-8 become
 /// U+FFFD.
 fn percent_decode(s: &str) -> String {
-    String::from_utf8_lossy(&crate::uri::percent_decode(s.as_bytes(), true)).into_owned()
+    String::from_utf8_lossy(&super::uri::percent_decode(s.as_bytes(), true)).into_owned()
 }
 
 /// Streaming parser: feed bytes as they arrive, take entries as they complete.

@@ -43,7 +43,7 @@ use std::time::Duration;
 
 use memchr::{memchr, memchr2, memchr3};
 
-use crate::uri::Uri;
+use super::uri::Uri;
 
 /// Largest playlist the rewriter accepts.
 pub const MAX_PLAYLIST_BYTES: usize = 16 * 1024 * 1024;

@@ -1,0 +1,5 @@
+//! MPEG-TS, sans-IO: packet alignment and random-access points ([`scan`]).
+
+mod scan;
+
+pub use scan::*;
