@@ -56,6 +56,15 @@ pub enum RelayPath {
     Copy,
 }
 
+/// What a viewer of a shared channel does when it falls behind its queue bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlowViewer {
+    /// Skip forward to the next random-access point.
+    Skip,
+    /// Disconnect it.
+    Drop,
+}
+
 /// Default `token-ttl`.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Shortest `token-ttl` accepted.
@@ -129,7 +138,7 @@ pub struct Config {
     /// forward (or dropped); `k`/`m` suffixes.
     pub viewer_queue: usize,
     /// `slow-viewer`: `skip` (to the next random-access point) or `drop` (disconnect).
-    pub slow_viewer: crate::relay::fanout::SlowViewer,
+    pub slow_viewer: SlowViewer,
     /// `relay-path`: `auto`, `splice` or `copy` (see [`RelayPath`]).
     pub relay_path: RelayPath,
     /// `token-secret`: the secret HLS sub-resource tokens are sealed with. Set the same one on
@@ -184,7 +193,7 @@ impl Default for Config {
             share: Share::Auto,
             share_linger: DEFAULT_SHARE_LINGER,
             viewer_queue: DEFAULT_VIEWER_QUEUE_BYTES,
-            slow_viewer: crate::relay::fanout::SlowViewer::Skip,
+            slow_viewer: SlowViewer::Skip,
             relay_path: RelayPath::Auto,
         }
     }
@@ -268,7 +277,6 @@ impl Config {
                 self.viewer_queue = n
             }
             "slow-viewer" => {
-                use crate::relay::fanout::SlowViewer;
                 self.slow_viewer = match value {
                     "skip" => SlowViewer::Skip,
                     "drop" => SlowViewer::Drop,

@@ -3,22 +3,23 @@
 //! engine's own runtime); calls that change state are serialised internally. This is the surface
 //! the C ABI wraps.
 
+pub use crate::catalog::sources::{LoadReport, MAX_SOURCE_BYTES};
+
+use crate::catalog::sources::{self, Sources};
 use crate::catalog::{Catalog, Source};
 use crate::config::Config;
 use crate::events::EventSink;
-use crate::proto::m3u::{self, Playlist};
+use crate::proto::m3u;
 use crate::server::{self, Shared};
-use crate::upstream::{self, Client, ClientOptions};
-use crate::{log, token};
+use crate::shutdown::{self, Trigger};
+use crate::sync::lock;
+use crate::token;
+use crate::upstream::{Client, ClientOptions};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Largest catalog source (M3U file or download) the engine reads.
-pub const MAX_SOURCE_BYTES: u64 = 256 * 1024 * 1024;
 /// Most runtime worker threads chosen automatically (`threads = 0`).
 pub const MAX_AUTO_THREADS: usize = 4;
 /// Extra time `stop` waits beyond the shutdown grace for the server task to end.
@@ -68,20 +69,9 @@ impl std::fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
-/// The result of loading catalog sources.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoadReport {
-    /// Channels in the catalog afterwards.
-    pub channels: usize,
-    /// Sources that loaded.
-    pub loaded: usize,
-    /// Sources that failed, with the reason (on reload they keep their previous channels).
-    pub failed: Vec<(String, String)>,
-}
-
 struct Running {
     addr: SocketAddr,
-    stop: watch::Sender<bool>,
+    stop: Trigger,
     task: JoinHandle<()>,
 }
 
@@ -91,7 +81,7 @@ pub struct Engine {
     shared: Arc<Shared>,
     /// The last good playlist of every configured source, in configuration order (a source that
     /// fails on reload keeps its previous channels).
-    sources: Arc<Mutex<Vec<Source>>>,
+    sources: Arc<Sources>,
     running: Mutex<Option<Running>>,
 }
 
@@ -102,26 +92,6 @@ impl std::fmt::Debug for Engine {
             .field("local_addr", &self.local_addr())
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The token keys: from `token-secret`, else from the secret kept in `state-dir`, else random
-/// (tokens then end with the process).
-fn token_keys(config: &Config) -> Result<token::Keys, EngineError> {
-    if let Some(secret) = &config.token_secret {
-        return Ok(token::Keys::from_secret(secret.0.as_bytes()));
-    }
-    let Some(dir) = &config.state_dir else {
-        return Ok(token::Keys::random());
-    };
-    let secret = token::load_or_create_secret(dir).map_err(|source| EngineError::State {
-        path: dir.join(token::SECRET_FILE),
-        source,
-    })?;
-    Ok(token::Keys::from_secret(&secret))
 }
 
 impl Engine {
@@ -140,19 +110,14 @@ impl Engine {
             .build()
             .map_err(EngineError::Runtime)?;
         let client = Client::new(ClientOptions::from_config(&config));
-        let keys = token_keys(&config)?;
-        let sources = config
-            .catalogs
-            .iter()
-            .map(|label| Source {
-                label: label.clone(),
-                playlist: Playlist::default(),
-            })
-            .collect();
+        let secret = config.token_secret.as_ref().map(|s| s.0.as_bytes());
+        let keys = token::Keys::for_instance(secret, config.state_dir.as_deref())
+            .map_err(|(path, source)| EngineError::State { path, source })?;
+        let sources = Arc::new(Sources::new(&config.catalogs));
         Ok(Engine {
             runtime,
             shared: Arc::new(Shared::with_keys(config, client, keys)),
-            sources: Arc::new(Mutex::new(sources)),
+            sources,
             running: Mutex::new(None),
         })
     }
@@ -189,7 +154,9 @@ impl Engine {
     /// [`Engine::reload`] for callers already inside an async context of another runtime, or in
     /// a task of this one (e.g. a signal handler).
     pub async fn reload_async(&self) -> LoadReport {
-        reload_sources(&self.shared, &self.sources).await
+        let (catalog, report) = self.sources.reload(&self.shared.client).await;
+        self.shared.set_catalog(catalog);
+        report
     }
 
     /// Replaces the whole catalog with one M3U playlist given as bytes (the embedder's own source;
@@ -219,16 +186,22 @@ impl Engine {
         let bound = listener
             .local_addr()
             .map_err(|source| EngineError::Bind { addr, source })?;
-        let (stop, stop_rx) = watch::channel(false);
+        let (stop, stop_rx) = shutdown::channel();
         let refresh = self.shared.config.catalog_refresh;
         if let Some(every) = refresh.filter(|_| !self.shared.config.catalogs.is_empty()) {
-            let sources = self.sources.clone();
-            let refresh = refresh_loop(self.shared.clone(), sources, every, stop_rx.clone());
+            let shared = self.shared.clone();
+            let refresh = sources::refresh_loop(
+                self.sources.clone(),
+                self.shared.client.clone(),
+                every,
+                stop_rx,
+                move |catalog| shared.set_catalog(catalog),
+            );
             self.runtime.spawn(refresh);
         }
         let task = self
             .runtime
-            .spawn(server::serve(listener, self.shared.clone(), stop_rx));
+            .spawn(server::serve(listener, self.shared.clone(), stop.clone()));
         *running = Some(Running {
             addr: bound,
             stop,
@@ -265,7 +238,7 @@ impl Engine {
         let Some(running) = lock(&self.running).take() else {
             return Err(EngineError::NotRunning);
         };
-        let _ = running.stop.send(true);
+        running.stop.drain();
         let wait = self.shared.config.shutdown_grace + STOP_SLACK;
         match self
             .runtime
@@ -284,115 +257,4 @@ impl Drop for Engine {
             let _ = self.stop();
         }
     }
-}
-
-/// Fetches every configured source, keeps the previous playlist of those that fail, and swaps
-/// in the catalog built from the result.
-async fn reload_sources(shared: &Shared, sources: &Mutex<Vec<Source>>) -> LoadReport {
-    let labels: Vec<String> = shared.config.catalogs.clone();
-    let mut fetched = Vec::with_capacity(labels.len());
-    for label in &labels {
-        fetched.push(load_source(&shared.client, label).await);
-    }
-    let mut report = LoadReport::default();
-    let mut sources = lock(sources);
-    for (source, result) in sources.iter_mut().zip(fetched) {
-        match result {
-            Ok(playlist) => {
-                log!(
-                    Info,
-                    "catalog {}: {} entries{}",
-                    source.label,
-                    playlist.entries.len(),
-                    skipped_note(&playlist)
-                );
-                source.playlist = playlist;
-                report.loaded += 1;
-            }
-            Err(why) => {
-                log!(Error, "catalog {}: {why}", source.label);
-                report.failed.push((source.label.clone(), why));
-            }
-        }
-    }
-    let catalog = Catalog::from_sources(&sources);
-    report.channels = catalog.len();
-    shared.set_catalog(catalog);
-    report
-}
-
-/// Reloads the sources every `every` until `stop` turns true.
-async fn refresh_loop(
-    shared: Arc<Shared>,
-    sources: Arc<Mutex<Vec<Source>>>,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {
-                let report = reload_sources(&shared, &sources).await;
-                log!(Info, "catalog refresh: {} channels", report.channels);
-            }
-            _ = server::stopped(&mut stop) => return,
-        }
-    }
-}
-
-fn skipped_note(playlist: &Playlist) -> String {
-    match playlist.skipped_lines {
-        0 => String::new(),
-        n => format!(" ({n} unusable lines skipped)"),
-    }
-}
-
-/// Reads one catalog source: an http(s) URL through the upstream client, else a file path
-/// (`file://` prefix allowed). Parsed as it streams in; at most [`MAX_SOURCE_BYTES`].
-pub async fn load_source(client: &Client, label: &str) -> Result<Playlist, String> {
-    let mut parser = m3u::Parser::new();
-    let mut entries = Vec::new();
-    let mut total: u64 = 0;
-    let mut add = |chunk: &[u8], parser: &mut m3u::Parser| -> Result<(), String> {
-        total += chunk.len() as u64;
-        if total > MAX_SOURCE_BYTES {
-            return Err(format!("larger than {MAX_SOURCE_BYTES} bytes"));
-        }
-        parser.feed(chunk, &mut entries);
-        Ok(())
-    };
-    let lower = label.to_ascii_lowercase();
-    if lower.starts_with("http://") || lower.starts_with("https://") {
-        let req = upstream::Request {
-            method: upstream::Method::Get,
-            url: label,
-            headers: &[],
-            range: None,
-        };
-        let mut resp = client.request(&req).await.map_err(|e| e.to_string())?;
-        if resp.status() != 200 {
-            return Err(format!("answered {} {}", resp.status(), resp.head.reason()));
-        }
-        while let Some(chunk) = resp.body.chunk().await.map_err(|e| e.to_string())? {
-            add(&chunk, &mut parser)?;
-        }
-    } else {
-        let path = label.strip_prefix("file://").unwrap_or(label);
-        let mut file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| format!("cannot open: {e}"))?;
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = file
-                .read(&mut buf)
-                .await
-                .map_err(|e| format!("cannot read: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            add(&buf[..n], &mut parser)?;
-        }
-    }
-    let mut playlist = parser.finish(&mut entries);
-    playlist.entries = entries;
-    Ok(playlist)
 }

@@ -113,7 +113,7 @@ impl Events {
     /// running or will start. Must not be called from inside the sink (it would wait for
     /// itself).
     pub fn set(&self, sink: Option<EventSink>) {
-        let mut guard = self.sink.write().unwrap_or_else(|e| e.into_inner());
+        let mut guard = crate::sync::write(&self.sink);
         self.on.store(sink.is_some(), Ordering::Release);
         *guard = sink;
     }
@@ -129,7 +129,7 @@ impl Events {
         if !self.enabled() {
             return;
         }
-        let guard = self.sink.read().unwrap_or_else(|e| e.into_inner());
+        let guard = crate::sync::read(&self.sink);
         if let Some(sink) = guard.as_ref()
             && catch_unwind(AssertUnwindSafe(|| sink(event))).is_err()
         {

@@ -61,14 +61,14 @@ pub fn enabled(level: Level) -> bool {
 
 /// Routes log lines to `sink` instead of stderr (`None` restores stderr).
 pub fn set_sink(sink: Option<Sink>) {
-    let mut guard = SINK.write().unwrap_or_else(|e| e.into_inner());
+    let mut guard = crate::sync::write(&SINK);
     *guard = sink;
 }
 
 #[doc(hidden)]
 pub fn emit(level: Level, args: fmt::Arguments<'_>) {
     let line = args.to_string();
-    let guard = SINK.read().unwrap_or_else(|e| e.into_inner());
+    let guard = crate::sync::read(&SINK);
     match guard.as_ref() {
         Some(sink) => sink(level, &line),
         None => eprintln!("{:<5} {line}", level.as_str()),

@@ -80,7 +80,7 @@ struct Holder {
 
 impl Holder {
     fn clients(&self) -> MutexGuard<'_, HashMap<ClientKey, usize>> {
-        self.clients.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.clients)
     }
 }
 
@@ -96,7 +96,7 @@ impl Slots {
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<usize, Vec<Arc<Holder>>>> {
-        self.held.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.held)
     }
 
     /// The limit of a source, `None` = unlimited.

@@ -175,6 +175,26 @@ impl Keys {
     }
 }
 
+impl Keys {
+    /// The keys of an instance: from `secret` when given (the same on every instance behind a
+    /// load balancer), else from the secret kept in `state_dir` (created there once), else
+    /// random (tokens then end with the process). Fails only when `state_dir` is given and the
+    /// secret cannot be read or created there: the error names the file.
+    pub fn for_instance(
+        secret: Option<&[u8]>,
+        state_dir: Option<&Path>,
+    ) -> Result<Keys, (std::path::PathBuf, std::io::Error)> {
+        if let Some(secret) = secret {
+            return Ok(Keys::from_secret(secret));
+        }
+        let Some(dir) = state_dir else {
+            return Ok(Keys::random());
+        };
+        let secret = load_or_create_secret(dir).map_err(|e| (dir.join(SECRET_FILE), e))?;
+        Ok(Keys::from_secret(&secret))
+    }
+}
+
 /// Seconds since the UNIX epoch.
 pub fn now_secs() -> u64 {
     SystemTime::now()

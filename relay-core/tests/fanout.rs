@@ -285,7 +285,7 @@ async fn two_hundred_viewers_share_one_upstream_and_join_at_random_access_points
         "one upstream connection"
     );
     eventually("shared upstream closed", || {
-        relay.shared.hub.upstreams.load(Ordering::SeqCst) == 0
+        relay.shared.stats.shared_upstreams.load(Ordering::SeqCst) == 0
     })
     .await;
     relay.stop().await;
@@ -368,7 +368,7 @@ async fn stalled_viewer(slow_viewer: &str) {
         stalled_body.len() < body.len(),
         "the stalled viewer was skipped forward"
     );
-    assert!(relay.shared.hub.skips.load(Ordering::SeqCst) > 0);
+    assert!(relay.shared.stats.viewer_skips.load(Ordering::SeqCst) > 0);
     let packets: HashSet<&[u8]> = data.chunks(PACKET).collect();
     assert!(stalled_body.chunks(PACKET).all(|p| packets.contains(p)));
     assert_eq!(origin.total.load(Ordering::SeqCst), 1);
@@ -439,10 +439,13 @@ async fn the_upstream_closes_after_the_linger_and_is_reused_within_it() {
     let relay = Relay::start_with(config, &list).await;
     let open_before = origin.open.load(Ordering::SeqCst);
     let (viewer, _, _) = open_viewer(relay.addr, &path, "tv", None).await;
-    assert_eq!(relay.shared.hub.upstreams.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        relay.shared.stats.shared_upstreams.load(Ordering::SeqCst),
+        1
+    );
     drop(viewer);
     eventually("upstream closed after the linger", || {
-        relay.shared.hub.upstreams.load(Ordering::SeqCst) == 0
+        relay.shared.stats.shared_upstreams.load(Ordering::SeqCst) == 0
     })
     .await;
     eventually("origin saw the close", || {
@@ -593,7 +596,10 @@ async fn a_channel_can_opt_out_of_sharing() {
         2,
         "one upstream per viewer"
     );
-    assert_eq!(relay.shared.hub.upstreams.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        relay.shared.stats.shared_upstreams.load(Ordering::SeqCst),
+        0
+    );
     drop((one, two));
     relay.stop().await;
 }

@@ -16,7 +16,7 @@ pub struct relay_config {
 
 impl relay_config {
     pub(crate) fn lock(&self) -> MutexGuard<'_, Config> {
-        self.config.lock().unwrap_or_else(|e| e.into_inner())
+        relay_core::sync::lock(&self.config)
     }
 }
 

@@ -66,7 +66,7 @@ const _: fn() = || {
 
 impl relay_engine {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        relay_core::sync::lock(&self.state)
     }
 }
 

@@ -37,6 +37,7 @@
 //! The pass is linear in the input: each line is scanned a bounded number of times with
 //! `memchr`, and unchanged runs are copied to the output in bulk.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
@@ -234,6 +235,17 @@ pub fn rewrite<E>(
     out: &mut Vec<u8>,
     map: impl FnMut(&Target<'_>) -> Result<String, E>,
 ) -> Result<Summary, RewriteError<E>> {
+    rewrite_into(input, base, out, false, map)
+}
+
+/// [`rewrite`], or with `dry` only the pass over the input (nothing is appended to `out`).
+fn rewrite_into<E>(
+    input: &[u8],
+    base: &Uri,
+    out: &mut Vec<u8>,
+    dry: bool,
+    map: impl FnMut(&Target<'_>) -> Result<String, E>,
+) -> Result<Summary, RewriteError<E>> {
     if input.len() > MAX_PLAYLIST_BYTES {
         return Err(RewriteError::TooLarge);
     }
@@ -241,13 +253,16 @@ pub fn rewrite<E>(
     if !body.trim_ascii_start().starts_with(b"#EXTM3U") {
         return Err(RewriteError::NotPlaylist);
     }
-    out.reserve(input.len());
+    if !dry {
+        out.reserve(input.len());
+    }
     let out_start = out.len();
     let mut r = Rewriter {
         input,
         base,
         out,
         map,
+        dry,
         copied: 0,
         out_start,
         line: 0,
@@ -275,6 +290,17 @@ pub fn rewrite<E>(
     }
     r.append(input.len(), "")?;
     Ok(r.summary)
+}
+
+/// What [`rewrite`] would learn of `input` (kind, target duration, end list), without writing
+/// anything: the one scan callers use to decide how long a playlist may be shared.
+///
+/// # Errors
+///
+/// As [`rewrite`]'s, but never [`RewriteError::Map`].
+pub fn summarize(input: &[u8], base: &Uri) -> Result<Summary, RewriteError<Infallible>> {
+    let mut scratch = Vec::new();
+    rewrite_into(input, base, &mut scratch, true, |_| Ok(String::new()))
 }
 
 /// The UTF-8 byte order mark.
@@ -308,6 +334,8 @@ struct Rewriter<'a, M> {
     base: &'a Uri,
     out: &'a mut Vec<u8>,
     map: M,
+    /// Only summarise: append nothing.
+    dry: bool,
     /// Input before this offset is in `out` already (copied or replaced).
     copied: usize,
     /// Length of `out` before this pass, which [`MAX_OUTPUT_BYTES`] does not count.
@@ -523,6 +551,9 @@ where
     /// Appends the input from `self.copied` to `to`, then `replacement`, within
     /// [`MAX_OUTPUT_BYTES`].
     fn append(&mut self, to: usize, replacement: &str) -> Result<(), RewriteError<E>> {
+        if self.dry {
+            return Ok(());
+        }
         let kept = &self.input[self.copied..to];
         if self.out.len() - self.out_start + kept.len() + replacement.len() > MAX_OUTPUT_BYTES {
             return Err(RewriteError::TooLarge);

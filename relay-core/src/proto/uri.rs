@@ -562,6 +562,19 @@ fn push_part(s: &mut String, prefix: &str, part: &str) -> Range<usize> {
     start..s.len()
 }
 
+/// A URL as logs may show it: scheme and host only, `http://host/…` (provider URLs carry
+/// account credentials in their user info, path and query). Anything unparseable is
+/// `(bad url)`.
+pub fn redact(url: &str) -> String {
+    match Uri::parse(url) {
+        Ok(u) => match (u.scheme(), u.host().filter(|h| !h.is_empty())) {
+            (Some(scheme), Some(host)) => format!("{scheme}://{host}/…"),
+            _ => "(bad url)".into(),
+        },
+        Err(_) => "(bad url)".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -926,5 +939,14 @@ mod tests {
             prop_assert!(encoded.bytes().all(|c| UNRESERVED[usize::from(c)] || c == b'%'));
             prop_assert_eq!(percent_decode(encoded.as_bytes(), plus), bytes);
         }
+    }
+
+    #[test]
+    fn redacted_urls_keep_only_the_host() {
+        assert_eq!(
+            redact("http://user:pw@prov.example:8080/live/u/p/1.ts?token=x"),
+            "http://prov.example/…"
+        );
+        assert_eq!(redact("not a url at all"), "(bad url)");
     }
 }

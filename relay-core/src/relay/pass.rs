@@ -1,7 +1,8 @@
 //! Pass-through of one plain-TCP upstream body to one client: `splice(2)` on Linux, else a copy
-//! loop over a pooled buffer. Skip/limit cut out a byte range the upstream did not honour.
+//! loop over a pooled buffer. A [`Cut`] takes out a byte range the upstream did not honour.
 
 use super::pool::BufferPool;
+use crate::proto::http::Cut;
 use crate::upstream::{Phase, PlainBody, UpstreamError};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,10 +24,8 @@ pub enum PassEnd {
 #[derive(Debug)]
 pub struct Pass<'a> {
     pub body: PlainBody,
-    /// Body bytes to drop first.
-    pub skip: u64,
-    /// Most bytes to send after the skip (`None`: all).
-    pub limit: Option<u64>,
+    /// The part of the body the client gets.
+    pub cut: Cut,
     /// Use `splice(2)` (Linux only; ignored elsewhere).
     pub splice: bool,
     pub idle: Duration,
@@ -41,17 +40,9 @@ impl Pass<'_> {
         // Bytes that came with the head.
         let mut head = std::mem::take(&mut self.body.buffered);
         received += head.len() as u64;
-        let n = self.skip.min(head.len() as u64) as usize;
-        let _ = head.split_to(n);
-        self.skip -= n as u64;
-        if let Some(limit) = self.limit.as_mut() {
-            head.truncate(
-                usize::try_from(*limit)
-                    .unwrap_or(usize::MAX)
-                    .min(head.len()),
-            );
-            *limit -= head.len() as u64;
-        }
+        let due = self.cut.take(head.len());
+        head.truncate(due.end);
+        let _ = head.split_to(due.start);
         if !head.is_empty() {
             if timeout(self.stall, client.write_all(&head))
                 .await
@@ -64,27 +55,27 @@ impl Pass<'_> {
         drop(head);
         // What the socket still owes, and what of it the client wants.
         let owed = self.body.remaining;
-        let want = match (self.limit, owed) {
+        let want = match (self.cut.limit, owed) {
             (Some(l), _) => Some(l),
-            (None, Some(o)) => Some(o.saturating_sub(self.skip)),
+            (None, Some(o)) => Some(o.saturating_sub(self.cut.skip)),
             (None, None) => None,
         };
         if want == Some(0) {
             return PassEnd::Complete;
         }
         // Skip what the client did not ask for (a range the upstream ignored): read and drop.
-        if self.skip > 0 {
+        if self.cut.skip > 0 {
             let mut buf = self.pool.get();
-            while self.skip > 0 {
+            while self.cut.skip > 0 {
                 let n = buf
                     .len()
-                    .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
+                    .min(usize::try_from(self.cut.skip).unwrap_or(usize::MAX));
                 match timeout(self.idle, self.body.stream.read(&mut buf[..n])).await {
                     Err(_) => return PassEnd::Upstream(UpstreamError::Timeout(Phase::Body)),
                     Ok(Err(e)) => return PassEnd::Upstream(UpstreamError::Io(e)),
                     Ok(Ok(0)) => return PassEnd::Upstream(UpstreamError::Cut { received }),
                     Ok(Ok(n)) => {
-                        self.skip -= n as u64;
+                        self.cut.skip -= n as u64;
                         received += n as u64;
                     }
                 }

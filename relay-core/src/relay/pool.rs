@@ -22,7 +22,7 @@ impl BufferPool {
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<Box<[u8]>>> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.idle)
     }
 
     /// A buffer of [`BUFFER_BYTES`], warm from the pool when one is idle.

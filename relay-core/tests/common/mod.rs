@@ -7,6 +7,7 @@ use relay_core::catalog::{Catalog, Source};
 use relay_core::config::Config;
 use relay_core::proto::http::{ByteRange, RequestHead};
 use relay_core::server::{self, Shared};
+use relay_core::shutdown::{self, Trigger};
 use relay_core::upstream::{Client, ClientOptions};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
 /// `n` MPEG-TS packets (188 bytes, sync byte, PID 0x100, continuity counter, patterned payload).
 pub fn ts_packets(n: usize) -> Vec<u8> {
@@ -351,7 +351,7 @@ async fn answer(stream: &mut TcpStream, req: &Seen, behavior: Behavior, is_head:
 pub struct Relay {
     pub addr: SocketAddr,
     pub shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
+    stop: Trigger,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -387,8 +387,8 @@ impl Relay {
         }]));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (stop, rx) = watch::channel(false);
-        let task = tokio::spawn(server::serve(listener, shared.clone(), rx));
+        let (stop, _) = shutdown::channel();
+        let task = tokio::spawn(server::serve(listener, shared.clone(), stop.clone()));
         Relay {
             addr,
             shared,
@@ -416,7 +416,7 @@ impl Relay {
     }
 
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop.drain();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
     }
 }

@@ -6,6 +6,7 @@ use super::{
 use bytes::{Buf, Bytes, BytesMut};
 use std::ops::Range;
 
+/// Index ranges of one header field (name, value) in the frozen head.
 type FieldIndices = (Range<usize>, Range<usize>);
 
 /// The header fields of a parsed head: the frozen head bytes and where each field lies in them.

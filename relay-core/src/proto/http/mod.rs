@@ -21,7 +21,7 @@ mod write;
 pub use chunked::{ChunkedDecoder, LAST_CHUNK, Step, write_chunk};
 pub use head::{RequestHead, ResponseHead};
 pub use range::{
-    ByteRange, ContentRange, content_range, content_range_unsatisfied, parse_content_range,
+    ByteRange, ContentRange, Cut, content_range, content_range_unsatisfied, parse_content_range,
 };
 pub use write::{HeadWriter, reason_phrase};
 
@@ -107,8 +107,6 @@ pub enum BodyKind {
     /// Until the connection closes (responses only).
     CloseDelimited,
 }
-
-/// Index ranges of one header field (name, value) in the frozen head.
 
 /// Removes optional whitespace (SP, HTAB) from both ends.
 fn trim_ows(bytes: &[u8]) -> &[u8] {

@@ -1,6 +1,7 @@
 //! `Range` requests and `Content-Range` answers.
 
 use super::{parse_u64, trim_ows};
+use std::ops::Range;
 
 /// A single byte range from a `Range` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,4 +135,38 @@ pub enum ContentRange {
         /// Length of the whole representation.
         total: u64,
     },
+}
+
+/// Cuts a byte range out of a body that arrives in pieces: the first `skip` bytes are dropped,
+/// then at most `limit` bytes pass (`None`: all the rest). Used where an upstream ignored a
+/// `Range` request and the relay answers the range itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cut {
+    /// Body bytes still to drop.
+    pub skip: u64,
+    /// Body bytes still to pass after the skip (`None`: no end).
+    pub limit: Option<u64>,
+}
+
+impl Cut {
+    /// The part of the next `len` body bytes that is due, as a range into them; the cut moves
+    /// past all `len`.
+    pub fn take(&mut self, len: usize) -> Range<usize> {
+        let skip = usize::try_from(self.skip).unwrap_or(usize::MAX).min(len);
+        self.skip -= skip as u64;
+        let mut end = len;
+        if let Some(limit) = self.limit.as_mut() {
+            end = skip
+                + usize::try_from(*limit)
+                    .unwrap_or(usize::MAX)
+                    .min(len - skip);
+            *limit -= (end - skip) as u64;
+        }
+        skip..end
+    }
+
+    /// Everything due has passed.
+    pub fn done(&self) -> bool {
+        self.limit == Some(0)
+    }
 }

@@ -1128,3 +1128,20 @@ proptest! {
         let _ = ByteRange::parse(&input);
     }
 }
+
+#[test]
+fn cuts_take_the_range_out_of_pieces() {
+    let mut cut = Cut {
+        skip: 5,
+        limit: Some(4),
+    };
+    assert_eq!(cut.take(3), 3..3);
+    assert_eq!(cut.take(4), 2..4);
+    assert!(!cut.done());
+    assert_eq!(cut.take(10), 0..2);
+    assert!(cut.done());
+    assert_eq!(cut.take(10), 0..0);
+    let mut all = Cut::default();
+    assert_eq!(all.take(7), 0..7);
+    assert!(!all.done());
+}

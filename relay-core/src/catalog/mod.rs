@@ -1,71 +1,14 @@
-//! The catalog: channels with stable ids, groups, search.
+//! The catalog: channels with stable ids, groups, search; [`sources`] loads and reloads it.
 //!
 //! Ids: see [`channel_id`]. The same channel keeps its id across reloads and restarts.
 
+pub mod sources;
+
+pub use crate::media::{ChannelKind, url_extension};
 use crate::proto::m3u::{Entry, Playlist};
 use ring::digest;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// What kind of upstream a channel is, which decides how it is relayed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChannelKind {
-    /// Live MPEG-TS over HTTP (also the default for URLs without a known extension).
-    Ts,
-    /// HLS (`.m3u8` / `.m3u` URL path).
-    Hls,
-    /// A file / VOD item (`.mp4`, `.mkv`, `.avi`, `.mov`, `.webm`, `.mp3`, `.aac`, ...).
-    File,
-}
-
-impl ChannelKind {
-    /// Classifies by the URL path's extension (case-insensitive, query ignored).
-    ///
-    /// `m3u8`/`m3u` → [`Hls`](Self::Hls); common container and audio extensions (`mp4`, `m4v`,
-    /// `mkv`, `avi`, `mov`, `webm`, `mp3`, `aac`, `m4a`, `flac`, `ogg`, `wmv`, `flv`, `mpg`,
-    /// `mpeg`) → [`File`](Self::File); `ts`, anything else, or no extension → [`Ts`](Self::Ts).
-    /// A `|Header=...` suffix, the query and the fragment are ignored.
-    pub fn from_url(url: &str) -> ChannelKind {
-        const FILE_EXTENSIONS: [&str; 15] = [
-            "mp4", "m4v", "mkv", "avi", "mov", "webm", "mp3", "aac", "m4a", "flac", "ogg", "wmv",
-            "flv", "mpg", "mpeg",
-        ];
-        let Some(ext) = url_extension(url) else {
-            return ChannelKind::Ts;
-        };
-        if ext.eq_ignore_ascii_case("m3u8") || ext.eq_ignore_ascii_case("m3u") {
-            ChannelKind::Hls
-        } else if FILE_EXTENSIONS.iter().any(|f| ext.eq_ignore_ascii_case(f)) {
-            ChannelKind::File
-        } else {
-            ChannelKind::Ts
-        }
-    }
-    /// `"ts"`, `"hls"`, `"file"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChannelKind::Ts => "ts",
-            ChannelKind::Hls => "hls",
-            ChannelKind::File => "file",
-        }
-    }
-}
-
-/// The extension of a URL's last path segment (query, fragment and any `|...` suffix ignored;
-/// never part of the host), if it is a short alphanumeric one: `mkv` for `http://h/a/film.mkv?x`.
-pub fn url_extension(url: &str) -> Option<&str> {
-    let end = url.find(['|', '?', '#']).unwrap_or(url.len());
-    let url = &url[..end];
-    // The path starts after `scheme://authority`, if there is one.
-    let path = match url.find("://") {
-        Some(i) => url[i + 3..].find('/').map_or("", |p| &url[i + 3 + p..]),
-        None => url,
-    };
-    let segment = path.rsplit('/').next().unwrap_or(path);
-    let (_, ext) = segment.rsplit_once('.')?;
-    let short_alnum = ext.len() <= 5 && ext.bytes().all(|b| b.is_ascii_alphanumeric());
-    (!ext.is_empty() && short_alnum).then_some(ext)
-}
 
 /// One channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,31 +224,6 @@ mod tests {
         http://up/dup2\n\
         #EXTINF:-1 tvg-name=\"Movie Night\",Film\n\
         http://up/film.MP4?token=1\n";
-
-    #[test]
-    fn kinds() {
-        for (url, kind) in [
-            ("http://h/live/1.ts", ChannelKind::Ts),
-            ("http://h/live/1", ChannelKind::Ts),
-            ("http://h", ChannelKind::Ts),
-            ("http://h.m3u8", ChannelKind::Ts),
-            ("http://h/a.b/c", ChannelKind::Ts),
-            ("http://h/play.php?f=x.m3u8", ChannelKind::Ts),
-            ("http://h/x.M3U8?token=a.mp4", ChannelKind::Hls),
-            ("http://h/x.m3u#frag.mp4", ChannelKind::Hls),
-            ("http://h/x.m3u8|User-Agent=a.mp4", ChannelKind::Hls),
-            ("http://h/movie.mkv", ChannelKind::File),
-            ("https://h/a/song.FLAC", ChannelKind::File),
-            ("http://h/v.mpeg?x", ChannelKind::File),
-            ("/local/file.webm", ChannelKind::File),
-            ("", ChannelKind::Ts),
-        ] {
-            assert_eq!(ChannelKind::from_url(url), kind, "{url}");
-        }
-        assert_eq!(ChannelKind::Ts.as_str(), "ts");
-        assert_eq!(ChannelKind::Hls.as_str(), "hls");
-        assert_eq!(ChannelKind::File.as_str(), "file");
-    }
 
     #[test]
     fn channels_carry_kind_headers_and_source() {
