@@ -1,13 +1,14 @@
 //! The server wing: sockets in, answers out.
 //!
 //! The data path reads one way: [`listener`] accepts → [`session`] reads a request head →
-//! [`router`] picks a route → [`routes`] decide the answer (a [`Reply`](reply::Reply) value:
+//! [`router`] picks a route (given a [`context`]) → [`routes`] decide the answer (a [`Reply`](reply::Reply) value:
 //! they never touch the socket) → the session writes the head and, for a stream, hands the
 //! socket to [`relay::session`](crate::relay::session), which moves the bytes.
 //!
 //! [`serve`] runs on any tokio runtime: the [`Engine`](crate::engine::Engine) drives it on its own
 //! runtime, tests can drive it on theirs.
 
+mod context;
 mod listener;
 mod reply;
 mod router;

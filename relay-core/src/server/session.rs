@@ -3,8 +3,9 @@
 //! driver, close with a linger or a reset, and loop while keep-alive allows. Pipelined requests
 //! are answered in order because each is read only after the previous answer is written.
 
+use super::context::RequestContext;
 use super::reply::{Reply, ReplyBody};
-use super::router::{RequestContext, route};
+use super::router::route;
 use super::{
     LINGER_BUFFER_BYTES, LINGER_MAX_BYTES, LINGER_TIMEOUT, MAX_REQUEST_BODY_BYTES,
     READ_BUFFER_BYTES, Shared,

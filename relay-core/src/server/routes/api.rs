@@ -2,8 +2,8 @@
 
 use super::playlist::{filtered, stream_url};
 use crate::proto::json;
+use crate::server::context::RequestContext;
 use crate::server::reply::Reply;
-use crate::server::router::RequestContext;
 
 /// `GET /health`: status, version and every counter.
 pub(in crate::server) fn health(ctx: &RequestContext<'_>) -> Reply {

@@ -3,8 +3,8 @@
 use crate::catalog::{Catalog, Channel};
 use crate::media::{ChannelKind, url_extension};
 use crate::proto::m3u;
+use crate::server::context::RequestContext;
 use crate::server::reply::Reply;
-use crate::server::router::RequestContext;
 use std::sync::Arc;
 
 /// The URL of a channel on this relay: `/stream/{id}` with an extension players recognise.
