@@ -88,7 +88,7 @@ pub struct Engine {
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
-            .field("config", &self.shared.config)
+            .field("config", &self.shared.config())
             .field("local_addr", &self.local_addr())
             .finish_non_exhaustive()
     }
@@ -113,7 +113,7 @@ impl Engine {
         let secret = config.token_secret.as_ref().map(|s| s.0.as_bytes());
         let keys = token::Keys::for_instance(secret, config.state_dir.as_deref())
             .map_err(|(path, source)| EngineError::State { path, source })?;
-        let sources = Arc::new(Sources::new(&config.catalogs));
+        let sources = Arc::new(Sources::new(&config.sources));
         Ok(Engine {
             runtime,
             shared: Arc::new(Shared::with_keys(config, client, keys)),
@@ -122,9 +122,22 @@ impl Engine {
         })
     }
 
-    /// The settings the engine was built with.
-    pub fn config(&self) -> &Config {
-        &self.shared.config
+    /// The settings in force (those given to [`Engine::new`], or to the last
+    /// [`Engine::reconfigure`]).
+    pub fn config(&self) -> Arc<Config> {
+        self.shared.config()
+    }
+
+    /// Takes new settings while running (the server's SIGHUP; `relay_engine_reconfigure`):
+    /// settings that apply on reload take effect for new requests and streams, the catalog
+    /// sources are taken over (a source still listed keeps its channels and number, its caps and
+    /// headers change), and the names of changed settings that need a restart are returned
+    /// (they keep their running values). Call [`Engine::reload`] after it to fetch the sources.
+    pub fn reconfigure(&self, config: Config) -> Vec<&'static str> {
+        let caps = self.sources.reconfigure(&config.sources);
+        let default = Some(config.source_max_connections).filter(|&n| n > 0);
+        self.shared.slots.set_limits(caps, default);
+        self.shared.reconfigure(config)
     }
 
     /// The state shared with the server (catalog, client, counters).
@@ -154,7 +167,7 @@ impl Engine {
     /// [`Engine::reload`] for callers already inside an async context of another runtime, or in
     /// a task of this one (e.g. a signal handler).
     pub async fn reload_async(&self) -> LoadReport {
-        let (catalog, report) = self.sources.reload(&self.shared.client).await;
+        let (catalog, report) = self.sources.reload(&self.shared.client()).await;
         self.shared.set_catalog(catalog);
         report
     }
@@ -162,10 +175,7 @@ impl Engine {
     /// Replaces the whole catalog with one M3U playlist given as bytes (the embedder's own source;
     /// configured sources are forgotten until the next [`Engine::reload`]). Returns the channel count.
     pub fn load_m3u(&self, label: &str, data: &[u8]) -> usize {
-        let source = Source {
-            label: label.to_string(),
-            playlist: m3u::parse(data),
-        };
+        let source = Source::new(0, label, m3u::parse(data));
         let catalog = Catalog::from_sources(std::slice::from_ref(&source));
         let n = catalog.len();
         self.shared.set_catalog(catalog);
@@ -178,7 +188,7 @@ impl Engine {
         if running.is_some() {
             return Err(EngineError::AlreadyRunning);
         }
-        let addr = self.shared.config.listen;
+        let addr = self.shared.config().listen;
         let listener = self
             .runtime
             .block_on(tokio::net::TcpListener::bind(addr))
@@ -187,18 +197,20 @@ impl Engine {
             .local_addr()
             .map_err(|source| EngineError::Bind { addr, source })?;
         let (stop, stop_rx) = shutdown::channel();
-        let refresh = self.shared.config.catalog_refresh;
-        if let Some(every) = refresh.filter(|_| !self.shared.config.catalogs.is_empty()) {
-            let shared = self.shared.clone();
-            let refresh = sources::refresh_loop(
-                self.sources.clone(),
-                self.shared.client.clone(),
-                every,
-                stop_rx,
-                move |catalog| shared.set_catalog(catalog),
-            );
-            self.runtime.spawn(refresh);
-        }
+        // Always running: a reconfiguration may add a refresh interval or sources.
+        let (client, every, apply) = (
+            self.shared.clone(),
+            self.shared.clone(),
+            self.shared.clone(),
+        );
+        let refresh = sources::refresh_loop(
+            self.sources.clone(),
+            move || client.client(),
+            move || every.config().catalog_refresh,
+            stop_rx,
+            move |catalog| apply.set_catalog(catalog),
+        );
+        self.runtime.spawn(refresh);
         let task = self
             .runtime
             .spawn(server::serve(listener, self.shared.clone(), stop.clone()));
@@ -239,7 +251,7 @@ impl Engine {
             return Err(EngineError::NotRunning);
         };
         running.stop.drain();
-        let wait = self.shared.config.shutdown_grace + STOP_SLACK;
+        let wait = self.shared.config().shutdown_grace + STOP_SLACK;
         match self
             .runtime
             .block_on(async { tokio::time::timeout(wait, running.task).await })

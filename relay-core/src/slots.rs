@@ -62,11 +62,17 @@ impl std::fmt::Display for NoSlot {
 /// The slot table of all sources.
 #[derive(Debug, Default)]
 pub struct Slots {
-    /// Limit per source index (`None`: use `default`).
-    limits: Vec<Option<usize>>,
+    limits: Mutex<Limits>,
+    held: Mutex<HashMap<usize, Vec<Arc<Holder>>>>,
+}
+
+/// The caps, changed on reconfiguration.
+#[derive(Debug, Default)]
+struct Limits {
+    /// Limit per source number (`None`: use `default`).
+    own: HashMap<usize, Option<usize>>,
     /// Limit of sources without their own; `None` = unlimited.
     default: Option<usize>,
-    held: Mutex<HashMap<usize, Vec<Arc<Holder>>>>,
 }
 
 /// One held slot's shared record.
@@ -88,11 +94,21 @@ impl Slots {
     /// `limits[i]` for source `i` (from `--catalog …|max-connections=N`), `default` for the rest
     /// (`None` = unlimited).
     pub fn new(limits: Vec<Option<usize>>, default: Option<usize>) -> Slots {
-        Slots {
-            limits,
-            default,
-            held: Mutex::new(HashMap::new()),
-        }
+        let slots = Slots::default();
+        slots.set_limits(limits.into_iter().enumerate(), default);
+        slots
+    }
+
+    /// New caps: `(source number, cap)` pairs and the default for the rest. Slots already held
+    /// stay held; a lower cap only refuses new upstreams until enough have ended.
+    pub fn set_limits(
+        &self,
+        limits: impl IntoIterator<Item = (usize, Option<usize>)>,
+        default: Option<usize>,
+    ) {
+        let mut l = crate::sync::lock(&self.limits);
+        l.own = limits.into_iter().collect();
+        l.default = default;
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<usize, Vec<Arc<Holder>>>> {
@@ -101,7 +117,8 @@ impl Slots {
 
     /// The limit of a source, `None` = unlimited.
     pub fn limit(&self, source: usize) -> Option<usize> {
-        self.limits.get(source).copied().flatten().or(self.default)
+        let l = crate::sync::lock(&self.limits);
+        l.own.get(&source).copied().flatten().or(l.default)
     }
 
     /// Slots in use by a source.

@@ -18,7 +18,7 @@ use std::ffi::{c_char, c_void};
 use std::sync::{Mutex, MutexGuard};
 
 /// The largest catalog `relay_engine_load_m3u` takes (256 MiB, like any catalog source:
-/// `relay_core::engine::MAX_SOURCE_BYTES`).
+/// `relay_core::catalog::sources::MAX_SOURCE_BYTES`).
 pub const RELAY_ENGINE_MAX_CATALOG_BYTES: usize = 256 * 1024 * 1024;
 const _: () = assert!(RELAY_ENGINE_MAX_CATALOG_BYTES as u64 == MAX_SOURCE_BYTES);
 
@@ -135,14 +135,14 @@ pub unsafe extern "C" fn relay_engine_start(engine: *mut relay_engine) -> relay_
                 let catalog = Catalog::from_sources(std::slice::from_ref(source));
                 engine.shared().set_catalog(catalog);
             }
-            None if !this.config.catalogs.is_empty() => {
+            None if !this.config.sources.is_empty() => {
                 let report = engine.reload();
                 relay_core::log!(
                     Info,
                     "catalogs: {} channels from {} of {} sources",
                     report.channels,
                     report.loaded,
-                    this.config.catalogs.len()
+                    this.config.sources.len()
                 );
             }
             None => {}
@@ -256,10 +256,7 @@ pub unsafe extern "C" fn relay_engine_load_m3u(
         }
         // SAFETY: the caller's contract for `data`.
         let data = unsafe { in_bytes(data, len) }?;
-        let source = Source {
-            label: EMBEDDED_SOURCE_LABEL.to_string(),
-            playlist: m3u::parse(data),
-        };
+        let source = Source::new(0, EMBEDDED_SOURCE_LABEL, m3u::parse(data));
         let catalog = Catalog::from_sources(std::slice::from_ref(&source));
         let channels = catalog.len();
         let mut state = this.lock();

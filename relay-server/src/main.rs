@@ -1,75 +1,75 @@
-//! `relay-server`: flags and environment → [`relay_core::engine::Engine`]. Everything that decides
-//! behaviour lives in relay-core; this file only reads settings, starts the engine, and handles
-//! signals (SIGINT/SIGTERM stop with a drain, SIGHUP reloads the catalogs).
+//! `relay-server`: config file, environment and flags → [`relay_core::engine::Engine`].
+//! Everything that decides behaviour lives in relay-core; this file only reads settings (in the
+//! order defaults < config file < environment < flags), starts the engine, and handles signals
+//! (SIGINT/SIGTERM stop with a drain, SIGHUP re-reads the settings and reloads the catalogs).
 
-use relay_core::config::{Config, KEYS};
+use relay_core::config::settings::{self, Arity, SETTINGS};
+use relay_core::config::{Config, file};
 use relay_core::engine::{Engine, EngineError};
 use relay_core::log;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "\
+const HEAD: &str = "\
 relay-server: an IPTV relay. Give it M3U catalogs; it serves one clean playlist and relays every stream.
 
-usage: relay-server [--listen ADDR] [--public-url URL] [--catalog PATH|URL]... [options]
+usage: relay-server [--config FILE.toml] [--listen ADDR] [--public-url URL] [--catalog PATH|URL]... [options]
 
-  --listen ADDR                      address to listen on (default 127.0.0.1:8080; 0.0.0.0:8080 for the LAN)
-  --public-url URL                   base URL written into playlists (default: from the listen address,
-                                     or the request's Host header when listening on 0.0.0.0)
-  --catalog PATH|URL                 an M3U playlist file or http(s) URL; repeat for several;
-                                     a |max-connections=N suffix caps that source's upstream connections
-  --catalog-refresh DUR|off          reload the catalogs this often (default off)
-  --user-agent UA                    User-Agent sent upstream when a channel sets none
-  --max-connections N                concurrent client connections (default 1024)
-  --head-timeout DUR                 time to receive a request head (default 10s)
-  --idle-timeout DUR                 keep-alive idle time (default 60s)
-  --upstream-connect-timeout DUR     upstream DNS+TCP+TLS time (default 10s)
-  --upstream-response-timeout DUR    upstream response head time (default 15s)
-  --upstream-idle-timeout DUR        longest upstream body silence (default 30s)
-  --shutdown-grace DUR               time open connections get on stop (default 5s)
-  --threads N                        worker threads, 0 = auto (default 0)
-  --token-secret TEXT                secret that seals HLS links (>= 16 chars; same on every instance
-                                     behind a load balancer; default: kept in the state dir)
-  --state-dir DIR                    where the token secret is kept (default $XDG_STATE_HOME/relay
-                                     or ~/.local/state/relay)
-  --token-ttl DUR                    how long HLS links stay valid (default 24h)
-  --hls-cache-bytes SIZE             memory for HLS playlists/segments shared by viewers (default 32m)
-  --source-max-connections N         upstream connections per source without its own cap, 0 = no cap (default 0)
-  --share auto|always|never          one upstream for all viewers of a live channel (default auto)
-  --share-linger DUR                 a shared upstream stays open this long after its last viewer (default 5s)
-  --viewer-queue SIZE                how far a viewer of a shared channel may lag (default 2m)
-  --slow-viewer skip|drop            a viewer beyond that skips to the next keyframe, or is dropped (default skip)
-  --relay-path auto|splice|copy      pass-through path (default auto: splice for plain TCP on Linux)
+  --config FILE                      read settings from a TOML file (its keys are the names below;
+                                     [[source]] tables for catalogs with headers and caps)
+  --check-config                     print the effective settings (secrets redacted) and exit:
+                                     0 when they are valid, 2 when not
+";
+
+const TAIL: &str = "\
   -h, --help                         this text
   -V, --version                      the version
 
-Every option can also be set as an environment variable RELAY_<NAME> (e.g. RELAY_LISTEN,
-RELAY_PUBLIC_URL; RELAY_CATALOG takes several sources separated by commas). Flags win over the
-environment. RELAY_LOG sets the log level: off, error, warn, info (default), debug, trace.
-Durations: 500ms, 10s, 2m, 6h or plain seconds.
+Every option is also an environment variable RELAY_<NAME> (RELAY_LISTEN, RELAY_PUBLIC_URL, ...;
+RELAY_CONFIG names the config file; RELAY_CATALOG takes several sources, one per line).
+Precedence: flags > environment > config file > defaults; a list (--catalog, [[source]]) given
+by a higher layer replaces the lower's. RELAY_LOG sets the log level: off, error, warn,
+info (default), debug, trace. Durations: 500ms, 10s, 2m, 6h or plain seconds; sizes 65536, 512k, 32m.
 
-Signals: SIGINT/SIGTERM stop (open streams get the shutdown grace), SIGHUP reloads the catalogs.
+Signals: SIGINT/SIGTERM stop (open streams get the shutdown grace), SIGHUP re-reads the settings
+(a file that does not load is refused and the running settings stay) and reloads the catalogs.
 ";
 
-fn env_name(key: &str) -> String {
-    format!("RELAY_{}", key.to_ascii_uppercase().replace('-', "_"))
+/// The separator of several sources in `RELAY_CATALOG`: a newline, which no URL or sane path
+/// holds (commas and semicolons appear in provider URLs).
+const ENV_LIST_SEPARATOR: char = '\n';
+
+/// What the command line asks for.
+enum Action {
+    Help,
+    Version,
+    Run(Args),
 }
 
-/// Settings from the environment, then from flags (flags win; `--catalog` flags replace
-/// `RELAY_CATALOG`).
-fn parse_settings(args: Vec<String>) -> Result<Option<Config>, String> {
-    let mut config = Config::default();
-    let mut flag_catalogs = Vec::new();
+/// The command line, parsed but not yet applied.
+struct Args {
+    /// `--config FILE`.
+    config: Option<PathBuf>,
+    /// `--check-config`.
+    check: bool,
+    /// Every other `--name value`, in order.
+    flags: Vec<(String, String)>,
+}
+
+fn parse_args(args: Vec<String>) -> Result<Action, String> {
     let mut it = args.into_iter();
-    let mut flags = Vec::new();
+    let mut parsed = Args {
+        config: None,
+        check: false,
+        flags: Vec::new(),
+    };
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(None);
-            }
-            "-V" | "--version" => {
-                println!("relay-server {}", env!("CARGO_PKG_VERSION"));
-                return Ok(None);
+            "-h" | "--help" => return Ok(Action::Help),
+            "-V" | "--version" => return Ok(Action::Version),
+            "--check-config" => {
+                parsed.check = true;
+                continue;
             }
             _ => {}
         }
@@ -83,53 +83,85 @@ fn parse_settings(args: Vec<String>) -> Result<Option<Config>, String> {
                 (flag.to_string(), value)
             }
         };
-        if !KEYS.contains(&key.as_str()) {
+        if key == "config" {
+            parsed.config = Some(PathBuf::from(value));
+        } else if settings::find(&key).is_some() {
+            parsed.flags.push((key, value));
+        } else {
             return Err(format!("unknown option --{key} (see --help)"));
         }
-        if key == "catalog" {
-            flag_catalogs.push(value);
-        } else {
-            flags.push((key, value));
-        }
     }
-    for key in KEYS {
-        let Ok(value) = std::env::var(env_name(key)) else {
+    Ok(Action::Run(parsed))
+}
+
+/// The settings: defaults, then the config file, then the environment, then the flags. The same
+/// call on SIGHUP re-reads the file (the environment and flags do not change). The flag says
+/// whether `state-dir` is the server's default place (set by nobody).
+fn settings(args: &Args) -> Result<(Config, bool), String> {
+    let mut config = Config::default();
+    let path = args
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("RELAY_CONFIG").map(PathBuf::from));
+    if let Some(path) = &path {
+        file::load(&mut config, path).map_err(|e| e.to_string())?;
+    }
+    for s in SETTINGS {
+        let Ok(value) = std::env::var(s.env()) else {
             continue;
         };
-        if *key == "catalog" {
-            if flag_catalogs.is_empty() {
-                for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                    config
-                        .set(key, part)
-                        .map_err(|e| format!("{}: {e}", env_name(key)))?;
+        let bad = |e: String| format!("{}: {e}", s.env());
+        match s.arity {
+            Arity::Many => {
+                s.clear(&mut config);
+                let parts = value.split(ENV_LIST_SEPARATOR).map(str::trim);
+                for part in parts.filter(|p| !p.is_empty()) {
+                    s.apply(&mut config, part).map_err(bad)?;
                 }
             }
-        } else {
-            config
-                .set(key, &value)
-                .map_err(|e| format!("{}: {e}", env_name(key)))?;
+            Arity::One => s.apply(&mut config, &value).map_err(bad)?,
         }
     }
-    for (key, value) in flags {
-        config
-            .set(&key, &value)
+    let mut cleared = Vec::new();
+    for (key, value) in &args.flags {
+        let s = settings::find(key).expect("checked when parsed");
+        if s.arity == Arity::Many && !cleared.contains(&s.name) {
+            s.clear(&mut config);
+            cleared.push(s.name);
+        }
+        s.apply(&mut config, value)
             .map_err(|e| format!("--{key}: {e}"))?;
     }
-    for value in flag_catalogs {
-        config
-            .set("catalog", &value)
-            .map_err(|e| format!("--catalog: {e}"))?;
+    let default_state = config.state_dir.is_none() && config.token_secret.is_none();
+    if default_state {
+        config.state_dir = default_state_dir();
     }
-    Ok(Some(config))
+    Ok((config, default_state))
 }
 
 /// `$XDG_STATE_HOME/relay`, else `$HOME/.local/state/relay`.
-fn default_state_dir() -> Option<std::path::PathBuf> {
+fn default_state_dir() -> Option<PathBuf> {
     let nonempty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     if let Some(state) = nonempty("XDG_STATE_HOME") {
-        return Some(std::path::PathBuf::from(state).join("relay"));
+        return Some(PathBuf::from(state).join("relay"));
     }
-    nonempty("HOME").map(|home| std::path::PathBuf::from(home).join(".local/state/relay"))
+    nonempty("HOME").map(|home| PathBuf::from(home).join(".local/state/relay"))
+}
+
+/// `--check-config`: the effective settings, one `name = value` per line, secrets redacted.
+fn print_settings(config: &Config) {
+    for s in SETTINGS {
+        let values = s.show(config);
+        match (s.arity, values.as_slice()) {
+            (_, []) => println!("# {} = (not set)", s.name),
+            (Arity::One, [v]) => println!("{} = {v:?}", s.name),
+            _ => {
+                for v in values {
+                    println!("{} += {v:?}", s.name);
+                }
+            }
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -142,24 +174,41 @@ fn main() -> ExitCode {
             }
         }
     }
-    let config = match parse_settings(std::env::args().skip(1).collect()) {
-        Ok(Some(config)) => config,
-        Ok(None) => return ExitCode::SUCCESS,
+    let args = match parse_args(std::env::args().skip(1).collect()) {
+        Ok(Action::Help) => {
+            print!("{HEAD}{}{TAIL}", settings::usage());
+            return ExitCode::SUCCESS;
+        }
+        Ok(Action::Version) => {
+            println!("relay-server {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Ok(Action::Run(args)) => args,
         Err(e) => {
             eprintln!("relay-server: {e}");
             return ExitCode::from(2);
         }
     };
-    let mut config = config;
-    let default_state = config.state_dir.is_none() && config.token_secret.is_none();
-    if default_state {
-        config.state_dir = default_state_dir();
+    let (config, default_state) = match settings(&args) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("relay-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check {
+        print_settings(&config);
+        return ExitCode::SUCCESS;
     }
+    run(config, default_state, &args)
+}
+
+fn run(mut config: Config, default_state: bool, args: &Args) -> ExitCode {
     let engine = match Engine::new(config.clone()) {
         Ok(engine) => engine,
         // The default place is only a convenience: without it, links last as long as the process.
         Err(e @ EngineError::State { .. }) if default_state => {
-            relay_core::log!(
+            log!(
                 Warn,
                 "{e}; HLS links will not survive a restart (set --state-dir or --token-secret)"
             );
@@ -177,7 +226,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let catalogs = engine.config().catalogs.len();
+    let catalogs = engine.config().sources.len();
     // Handlers go in before anything is announced, so a signal sent right after the listening
     // line is never met by the default action (which kills without draining).
     let signals = match engine.block_on(async { Signals::install() }) {
@@ -203,7 +252,7 @@ fn main() -> ExitCode {
             format!("http://{addr}")
         }
     });
-    relay_core::log!(
+    log!(
         Info,
         "relay {} listening on {addr}: {} channels from {} of {catalogs} catalogs; playlist at {}/playlist.m3u8",
         env!("CARGO_PKG_VERSION"),
@@ -212,15 +261,15 @@ fn main() -> ExitCode {
         public,
     );
     if catalogs == 0 {
-        relay_core::log!(
+        log!(
             Warn,
-            "no catalog given: pass --catalog PATH_OR_URL (or RELAY_CATALOG) with an M3U playlist; serving an empty playlist"
+            "no catalog given: pass --catalog PATH_OR_URL (or RELAY_CATALOG, or [[source]] in a --config file) with an M3U playlist; serving an empty playlist"
         );
     }
-    engine.block_on(signals.wait(&engine));
+    engine.block_on(signals.wait(&engine, args));
     match engine.stop() {
         Ok(()) => {
-            relay_core::log!(Info, "relay stopped");
+            log!(Info, "relay stopped");
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -228,6 +277,32 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// SIGHUP: the settings read again and taken (or refused, keeping the running ones), then the
+/// catalogs reloaded.
+async fn reload(engine: &Engine, args: &Args) {
+    match settings(args) {
+        Ok((mut config, default_state)) => {
+            if default_state && engine.config().state_dir.is_none() {
+                // Started without the default state dir (it could not be used): keep it so.
+                config.state_dir = None;
+            }
+            let waiting = engine.reconfigure(config);
+            if !waiting.is_empty() {
+                log!(
+                    Warn,
+                    "settings reloaded; changed but kept until a restart: {}",
+                    waiting.join(", ")
+                );
+            } else {
+                log!(Info, "settings reloaded");
+            }
+        }
+        Err(e) => log!(Error, "settings not reloaded, the running ones stay: {e}"),
+    }
+    let report = engine.reload_async().await;
+    log!(Info, "reloaded: {} channels", report.channels);
 }
 
 /// The signals the server acts on, installed on the engine's runtime.
@@ -249,19 +324,16 @@ impl Signals {
         })
     }
 
-    /// Returns at SIGTERM or SIGINT; reloads the catalogs at each SIGHUP.
-    async fn wait(mut self, engine: &Engine) {
+    /// Returns at SIGTERM or SIGINT; reloads at each SIGHUP.
+    async fn wait(mut self, engine: &Engine, args: &Args) {
         loop {
             tokio::select! {
                 _ = self.term.recv() => break,
                 _ = self.int.recv() => break,
-                _ = self.hup.recv() => {
-                    let report = engine.reload_async().await;
-                    relay_core::log!(Info, "reloaded: {} channels", report.channels);
-                }
+                _ = self.hup.recv() => reload(engine, args).await,
             }
         }
-        relay_core::log!(Info, "stopping");
+        log!(Info, "stopping");
     }
 }
 
@@ -274,7 +346,7 @@ impl Signals {
         Ok(Signals)
     }
 
-    async fn wait(self, _engine: &Engine) {
+    async fn wait(self, _engine: &Engine, _args: &Args) {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -43,10 +43,27 @@ impl Channel {
 /// A source as loaded: its label (the path or URL it was given as) and its parsed playlist.
 #[derive(Debug, Clone)]
 pub struct Source {
+    /// The source's number, which its channels carry ([`Channel::source`]) and its provider
+    /// slots are counted under; stays the same across reloads while the source is configured.
+    pub id: usize,
     /// The path or URL the source was given as; part of every channel id.
     pub label: String,
+    /// Headers for this source's streams (its `user-agent` and `headers`); a channel's own win.
+    pub headers: Vec<(String, String)>,
     /// The parsed playlist.
     pub playlist: Playlist,
+}
+
+impl Source {
+    /// Source `id` at `label` with `playlist`, no headers of its own.
+    pub fn new(id: usize, label: &str, playlist: Playlist) -> Source {
+        Source {
+            id,
+            label: label.to_string(),
+            headers: Vec::new(),
+            playlist,
+        }
+    }
 }
 
 /// All channels of all sources.
@@ -64,8 +81,13 @@ impl Catalog {
     /// Should two channels still get the same id (the same source given twice, or a SHA-256
     /// prefix collision), the first is kept and the later one skipped.
     pub fn from_sources(sources: &[Source]) -> Catalog {
+        Catalog::from_source_refs(&sources.iter().collect::<Vec<_>>())
+    }
+
+    /// [`Catalog::from_sources`] over borrowed sources.
+    pub fn from_source_refs(sources: &[&Source]) -> Catalog {
         let mut catalog = Catalog::default();
-        for (source, src) in sources.iter().enumerate() {
+        for &src in sources {
             for (name, value) in &src.playlist.header_attrs {
                 if !catalog
                     .header_attrs
@@ -89,9 +111,9 @@ impl Catalog {
                 catalog.by_id.insert(id.clone(), catalog.channels.len());
                 catalog.channels.push(Arc::new(Channel {
                     id,
-                    source,
+                    source: src.id,
                     kind: ChannelKind::from_url(&entry.url),
-                    headers: entry.upstream_headers(),
+                    headers: merge_headers(&src.headers, entry.upstream_headers()),
                     entry: entry.clone(),
                 }));
             }
@@ -157,6 +179,21 @@ impl Catalog {
     }
 }
 
+/// A channel's upstream headers: its source's, then its own, a name given by both taking the
+/// channel's value.
+fn merge_headers(source: &[(String, String)], own: Vec<(String, String)>) -> Vec<(String, String)> {
+    if source.is_empty() {
+        return own;
+    }
+    let mut out: Vec<(String, String)> = source
+        .iter()
+        .filter(|(n, _)| !own.iter().any(|(o, _)| o.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect();
+    out.extend(own);
+    out
+}
+
 /// The key a channel id is derived from: the trimmed `tvg-id`, else the trimmed name, else the
 /// URL.
 fn id_key(entry: &Entry) -> &str {
@@ -199,10 +236,9 @@ mod tests {
     use crate::proto::m3u::parse;
 
     fn source(label: &str, text: &str) -> Source {
-        Source {
-            label: label.into(),
-            playlist: parse(text.as_bytes()),
-        }
+        // Ids as a configuration gives them: in order.
+        let id = usize::from(label != "a.m3u");
+        Source::new(id, label, parse(text.as_bytes()))
     }
 
     fn ids(catalog: &Catalog) -> Vec<&str> {
@@ -367,5 +403,28 @@ mod tests {
         let catalog = Catalog::from_sources(&[source("a.m3u", NEWS)]);
         assert_eq!(catalog.groups(), [("News", 2), ("Sports", 1)]);
         assert!(Catalog::default().groups().is_empty());
+    }
+
+    #[test]
+    fn source_headers_apply_unless_the_channel_sets_its_own() {
+        let mut src = source(
+            "a.m3u",
+            "#EXTINF:-1,A\n#EXTVLCOPT:http-user-agent=Own\nhttp://a\n#EXTINF:-1,B\nhttp://b\n",
+        );
+        src.headers = vec![
+            ("User-Agent".into(), "Source".into()),
+            ("Referer".into(), "http://r/".into()),
+        ];
+        let catalog = Catalog::from_sources(&[src]);
+        let h = |i: usize| catalog.channels()[i].headers.clone();
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            h(0),
+            [pair("Referer", "http://r/"), pair("User-Agent", "Own")]
+        );
+        assert_eq!(
+            h(1),
+            [pair("User-Agent", "Source"), pair("Referer", "http://r/")]
+        );
     }
 }

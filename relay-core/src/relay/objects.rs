@@ -72,7 +72,9 @@ struct Entries {
 
 /// The shared objects of one kind, within a byte budget.
 pub struct Cache {
-    budget: usize,
+    /// Most bytes held (changed on reconfiguration; held objects over a new, lower budget go
+    /// as they expire or make room).
+    budget: std::sync::atomic::AtomicUsize,
     entries: Mutex<Entries>,
     stats: Arc<Stats>,
     meters: Meters,
@@ -81,7 +83,7 @@ pub struct Cache {
 impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache")
-            .field("budget", &self.budget)
+            .field("budget", &self.budget())
             .finish_non_exhaustive()
     }
 }
@@ -91,11 +93,21 @@ impl Cache {
     /// concurrent requests still share one), counting into `stats` as `meters` say.
     pub fn new(budget: usize, stats: Arc<Stats>, meters: Meters) -> Cache {
         Cache {
-            budget,
+            budget: budget.into(),
             entries: Mutex::default(),
             stats,
             meters,
         }
+    }
+
+    /// The byte budget.
+    pub fn budget(&self) -> usize {
+        self.budget.load(Ordering::Relaxed)
+    }
+
+    /// A new byte budget, for objects kept from now on.
+    pub fn set_budget(&self, budget: usize) {
+        self.budget.store(budget, Ordering::Relaxed);
     }
 
     /// Counts an upstream fetch made outside the cache (a direct relay of a large object).
@@ -191,9 +203,10 @@ impl Cache {
         }
         entries.map.remove(key);
         let now = Instant::now();
+        let budget = self.budget();
         if let Ok((object, ttl)) = outcome
             && !ttl.is_zero()
-            && object.body.len() <= self.budget
+            && object.body.len() <= budget
         {
             // Make room: drop expired entries, then the ones expiring first.
             let mut freed = 0;
@@ -205,7 +218,7 @@ impl Cache {
                 _ => true,
             });
             entries.held -= freed;
-            while entries.held + object.body.len() > self.budget {
+            while entries.held + object.body.len() > budget {
                 let oldest = entries
                     .map
                     .iter()

@@ -21,18 +21,18 @@ impl RequestContext<'_> {
     /// The base of URLs written for this client: `public-url` if set; else, when listening on an
     /// unspecified address, `http://{Host header}`; else `http://{bound address}`.
     pub(super) fn public_base(&self) -> String {
-        if let Some(url) = &self.shared.config.public_url {
+        if let Some(url) = &self.shared.config().public_url {
             return url.clone();
         }
         let host = self
             .head
             .header_str("host")
             .filter(|h| valid_host_header(h));
-        if let Some(host) = host.filter(|_| self.shared.config.listen.ip().is_unspecified()) {
+        if let Some(host) = host.filter(|_| self.shared.config().listen.ip().is_unspecified()) {
             return format!("http://{host}");
         }
         // The address this connection reached: the bound address, even when port 0 was asked.
-        let addr = self.local.unwrap_or(self.shared.config.listen);
+        let addr = self.local.unwrap_or(self.shared.config().listen);
         format!("http://{addr}")
     }
 

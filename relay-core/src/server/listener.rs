@@ -22,7 +22,7 @@ pub const CUT_TEARDOWN: Duration = Duration::from_secs(1);
 /// connections close at once), then cuts the rest.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>, trigger: Trigger) {
     let mut stop = trigger.subscribe();
-    let max = shared.config.max_connections;
+    let max = shared.config().max_connections;
     let permits = Arc::new(Semaphore::new(max));
     let mut tasks = JoinSet::new();
     loop {
@@ -60,7 +60,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, trigger: Trigger)
         }
     }
     drop(listener);
-    let grace = shared.config.shutdown_grace;
+    let grace = shared.config().shutdown_grace;
     let drained = timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
     // Readers of shared channels end with the cut too, drained or not.
     trigger.cut();

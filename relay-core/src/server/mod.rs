@@ -55,13 +55,15 @@ pub const TOO_MANY_CONNECTIONS_RETRY_AFTER_SECS: u64 = 5;
 /// What every connection shares: settings, the catalog, the upstream client and counters.
 #[derive(Debug)]
 pub struct Shared {
-    /// Settings as given; never changed after the engine starts.
-    pub config: Config,
+    /// The settings. Readers clone the `Arc` (a request sees one consistent set); a
+    /// [reconfiguration](Shared::reconfigure) swaps in a new one.
+    config: RwLock<Arc<Config>>,
     /// The current catalog. Readers clone the `Arc` and keep a consistent snapshot for the whole
     /// request while a reload swaps in a new one.
     catalog: RwLock<Arc<Catalog>>,
-    /// The upstream client (TLS settings, timeouts, default User-Agent).
-    pub client: Client,
+    /// The upstream client (TLS settings, timeouts, default User-Agent); replaced when those
+    /// settings change.
+    client: RwLock<Client>,
     /// Every counter, for `/health` and [`Engine::stats_json`](crate::engine::Engine::stats_json).
     pub stats: Arc<Stats>,
     /// Seals and opens the tokens of HLS sub-resource URLs.
@@ -109,12 +111,13 @@ impl Shared {
             },
         ));
         let default_limit = Some(config.source_max_connections).filter(|&n| n > 0);
-        let slots = Slots::new(config.catalog_max_connections.clone(), default_limit);
+        let limits = config.sources.iter().map(|s| s.max_connections).collect();
+        let slots = Slots::new(limits, default_limit);
         let events = Arc::new(Events::default());
         Shared {
-            config,
+            config: RwLock::new(Arc::new(config)),
             catalog: RwLock::new(Arc::new(Catalog::default())),
-            client,
+            client: RwLock::new(client),
             hub: Arc::new(Hub::new(stats.clone(), events.clone())),
             stats,
             tokens: keys,
@@ -125,23 +128,65 @@ impl Shared {
         }
     }
 
+    /// The current settings.
+    pub fn config(&self) -> Arc<Config> {
+        sync::read(&self.config).clone()
+    }
+
+    /// The current upstream client.
+    pub fn client(&self) -> Client {
+        sync::read(&self.client).clone()
+    }
+
+    /// Takes new settings while running: every setting marked
+    /// [`Effect::Reload`](crate::config::settings::Effect) applies to new requests and streams
+    /// (streams running keep what they started with); the others keep their running value.
+    /// Returns the names of changed settings that wait for a restart. The provider caps of
+    /// sources are set by [`Slots::set_limits`] with the source numbers, which the caller knows.
+    pub fn reconfigure(&self, mut config: Config) -> Vec<&'static str> {
+        use crate::config::settings::{Effect, SETTINGS};
+        let old = self.config();
+        let mut waiting = Vec::new();
+        for s in SETTINGS.iter().filter(|s| s.effect == Effect::Restart) {
+            if s.show(&config) != s.show(&old) {
+                waiting.push(s.name);
+            }
+        }
+        // What only a restart changes keeps its running value.
+        config.listen = old.listen;
+        config.max_connections = old.max_connections;
+        config.threads = old.threads;
+        config.token_secret.clone_from(&old.token_secret);
+        config.state_dir.clone_from(&old.state_dir);
+        let options = crate::upstream::ClientOptions::from_config(&config);
+        if options != crate::upstream::ClientOptions::from_config(&old) {
+            let client = self.client().with_options(options);
+            *sync::write(&self.client) = client;
+        }
+        self.hls_cache.set_budget(config.hls_cache_bytes);
+        *sync::write(&self.config) = Arc::new(config);
+        waiting
+    }
+
     fn fanout_options(&self) -> FanoutOptions {
+        let config = self.config();
         FanoutOptions {
-            viewer_queue: self.config.viewer_queue,
-            slow_viewer: self.config.slow_viewer,
-            linger: self.config.share_linger,
+            viewer_queue: config.viewer_queue,
+            slow_viewer: config.slow_viewer,
+            linger: config.share_linger,
         }
     }
 
     /// What the stream driver needs of this state.
     fn relay_context(&self) -> relay_session::Context<'_> {
+        let config = self.config();
         relay_session::Context {
             stats: &self.stats,
             events: &self.events,
             buffers: &self.buffers,
             options: relay_session::Options {
-                path: self.config.relay_path,
-                upstream_idle: self.config.upstream_idle_timeout,
+                path: config.relay_path,
+                upstream_idle: config.upstream_idle_timeout,
                 client_stall: CLIENT_STALL_TIMEOUT,
             },
         }

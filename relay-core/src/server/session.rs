@@ -112,8 +112,9 @@ async fn next_request(
     first: bool,
     shutdown: &mut Shutdown,
 ) -> Option<Result<Option<RequestHead>, Reply>> {
+    let config = shared.config();
     tokio::select! {
-        read = read_request(stream, buf, &shared.config, first) => Some(read),
+        read = read_request(stream, buf, &config, first) => Some(read),
         _ = shutdown.draining() => None,
     }
 }

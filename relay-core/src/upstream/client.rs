@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
 /// Settings of a [`Client`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOptions {
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
@@ -80,6 +80,15 @@ impl Client {
             tls: tokio_rustls::TlsConnector::from(tls),
             opts: Arc::new(opts),
             pool: Arc::default(),
+        }
+    }
+
+    /// This client with other settings: the same TLS configuration and connection pool.
+    pub fn with_options(&self, opts: ClientOptions) -> Client {
+        Client {
+            tls: self.tls.clone(),
+            opts: Arc::new(opts),
+            pool: self.pool.clone(),
         }
     }
 

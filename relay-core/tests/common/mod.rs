@@ -381,10 +381,7 @@ impl Relay {
     pub async fn start_with_client(config: Config, client: Client, m3u: &str) -> Relay {
         let shared = Arc::new(Shared::new(config, client));
         let playlist = relay_core::proto::m3u::parse(m3u.as_bytes());
-        shared.set_catalog(Catalog::from_sources(&[Source {
-            label: "test".into(),
-            playlist,
-        }]));
+        shared.set_catalog(Catalog::from_sources(&[Source::new(0, "test", playlist)]));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, _) = shutdown::channel();

@@ -77,7 +77,7 @@ async fn playlist(ctx: &RequestContext<'_>, ch: &Arc<Channel>, url: &str) -> Rep
         .hls_cache
         .get(
             url,
-            fetch(ctx.shared.client.clone(), ch.clone(), url.to_string(), true),
+            fetch(ctx.shared.client(), ch.clone(), url.to_string(), true),
         )
         .await;
     let object = match fetched {
@@ -86,7 +86,7 @@ async fn playlist(ctx: &RequestContext<'_>, ch: &Arc<Channel>, url: &str) -> Rep
     };
     let base = ctx.public_base();
     let keys = &ctx.shared.tokens;
-    let expires = token::expiry(token::now_secs(), ctx.shared.config.token_ttl);
+    let expires = token::expiry(token::now_secs(), ctx.shared.config().token_ttl);
     let mut out = Vec::with_capacity(object.body.len() + object.body.len() / 2);
     let rewritten = hls::rewrite(&object.body, &object.url, &mut out, |t| {
         let sealed = keys.seal(&Token {
@@ -139,12 +139,7 @@ async fn object(ctx: &RequestContext<'_>, ch: &Arc<Channel>, kind: Kind, url: &s
             cache
                 .get(
                     url,
-                    fetch(
-                        ctx.shared.client.clone(),
-                        ch.clone(),
-                        url.to_string(),
-                        false,
-                    ),
+                    fetch(ctx.shared.client(), ch.clone(), url.to_string(), false),
                 )
                 .await,
         ),
@@ -177,7 +172,7 @@ async fn direct(
         range,
     };
     ctx.shared.hls_cache.count_fetch();
-    match ctx.shared.client.request(&req).await {
+    match ctx.shared.client().request(&req).await {
         Ok(resp) => {
             let ct = media::hls_type(kind, resp.url.path(), resp.head.header_str("content-type"));
             let to = Relayed {

@@ -28,7 +28,7 @@ pub(in crate::server) async fn stream(ctx: &RequestContext<'_>, name: &str) -> R
     let range = ctx.head.header("range").and_then(ByteRange::parse);
     let head_only = ctx.head_only();
     let client = ClientKey::new(ctx.peer.ip(), ctx.head.header("user-agent"));
-    let share = channel_share(ch).unwrap_or(ctx.shared.config.share);
+    let share = channel_share(ch).unwrap_or(ctx.shared.config().share);
     // Players (ffmpeg, mpv, VLC, Kodi) ask live streams for `Range: bytes=0-`: the whole body,
     // which a shared channel answers with a plain 200 as RFC 9110 allows.
     let whole = matches!(range, None | Some(ByteRange::From(0)));
@@ -110,7 +110,7 @@ async fn open_upstream(
     };
     // Boxed: the exchange's state (connect, TLS, head) is large and only the opener needs it;
     // viewers joining a shared channel wait in a small route future.
-    Box::pin(ctx.shared.client.request(&req))
+    Box::pin(ctx.shared.client().request(&req))
         .await
         .map_err(|e| {
             log!(
@@ -164,7 +164,7 @@ async fn shared_route(
             let live = match resp.body.kind() {
                 BodyKind::CloseDelimited | BodyKind::Chunked => true,
                 BodyKind::Length(_) => {
-                    channel_share(ch).unwrap_or(shared.config.share) == Share::Always
+                    channel_share(ch).unwrap_or(shared.config().share) == Share::Always
                 }
                 BodyKind::Empty => false,
             };

@@ -1,6 +1,11 @@
 //! Engine configuration. Every setting has a name (the server's flag without `--`, also used by
-//! the C ABI's `relay_config_set` and by `RELAY_<NAME>` environment variables) and a documented
-//! default. [`Config::set`] validates one setting at a time and changes nothing on error.
+//! the C ABI's `relay_config_set`, the config file's keys and `RELAY_<NAME>` environment
+//! variables) and a documented default, all in one table: [`settings::SETTINGS`].
+//! [`Config::set`] validates one setting at a time and changes nothing on error; [`file`] reads
+//! the TOML config file onto a `Config`.
+
+pub mod file;
+pub mod settings;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -101,8 +106,9 @@ pub struct Config {
     /// port and path prefix, no trailing slash). Unset: derived from the bound address, or from
     /// the request's `Host` header when listening on an unspecified address (0.0.0.0 / ::).
     pub public_url: Option<String>,
-    /// `catalog` (repeatable): M3U sources, file paths or http(s) URLs, in order.
-    pub catalogs: Vec<String>,
+    /// `catalog` (repeatable) and the config file's `[[source]]` tables: M3U sources, file
+    /// paths or http(s) URLs, in order.
+    pub sources: Vec<SourceConfig>,
     /// `catalog-refresh`: reload the catalogs this often while running (`off`: only at start,
     /// on SIGHUP or `Engine::reload`). Providers rotate stream URLs and tokens; ids stay stable.
     pub catalog_refresh: Option<Duration>,
@@ -124,9 +130,6 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `threads`: runtime worker threads; 0 = one per core, at most 4.
     pub threads: usize,
-    /// Per source, the provider connection limit given as a `|max-connections=N` suffix of its
-    /// `catalog` value (`None`: `source-max-connections` applies). Same order as `catalogs`.
-    pub catalog_max_connections: Vec<Option<usize>>,
     /// `source-max-connections`: upstream connections a source may hold at once when it sets no
     /// limit of its own; 0 = unlimited. Beyond it viewers get 503 with `Retry-After`.
     pub source_max_connections: usize,
@@ -173,7 +176,7 @@ impl Default for Config {
         Config {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
             public_url: None,
-            catalogs: Vec::new(),
+            sources: Vec::new(),
             catalog_refresh: None,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
@@ -188,7 +191,6 @@ impl Default for Config {
             state_dir: None,
             token_ttl: DEFAULT_TOKEN_TTL,
             hls_cache_bytes: DEFAULT_HLS_CACHE_BYTES,
-            catalog_max_connections: Vec::new(),
             source_max_connections: 0,
             share: Share::Auto,
             share_linger: DEFAULT_SHARE_LINGER,
@@ -199,150 +201,94 @@ impl Default for Config {
     }
 }
 
-/// The names [`Config::set`] accepts, in the order the server's `--help` lists them.
-pub const KEYS: &[&str] = &[
-    "listen",
-    "public-url",
-    "catalog",
-    "catalog-refresh",
-    "user-agent",
-    "max-connections",
-    "head-timeout",
-    "idle-timeout",
-    "upstream-connect-timeout",
-    "upstream-response-timeout",
-    "upstream-idle-timeout",
-    "shutdown-grace",
-    "threads",
-    "token-secret",
-    "state-dir",
-    "token-ttl",
-    "hls-cache-bytes",
-    "source-max-connections",
-    "share",
-    "share-linger",
-    "viewer-queue",
-    "slow-viewer",
-    "relay-path",
-];
-
 impl Config {
-    /// Applies one setting by name. `catalog` appends (it is repeatable); everything else replaces.
-    /// Durations take `500ms`, `10s`, `2m`, `6h` or a plain number of seconds.
+    /// Applies one setting by name (see [`settings::SETTINGS`]). `catalog` appends (it is
+    /// repeatable); everything else replaces. Durations take `500ms`, `10s`, `2m`, `6h` or a
+    /// plain number of seconds; sizes `65536`, `512k`, `32m`.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let bad = |reason: String| ConfigError::BadValue {
-            key: key.to_string(),
-            reason,
-        };
-        let value = value.trim();
-        match key {
-            "listen" => {
-                self.listen = value
-                    .parse()
-                    .map_err(|_| bad(format!("{value:?} is not an address like 127.0.0.1:8080")))?
-            }
-            "public-url" => self.public_url = Some(parse_public_url(value).map_err(bad)?),
-            "catalog" => {
-                let (source, limit) = match value.rsplit_once(CATALOG_LIMIT_SUFFIX) {
-                    Some((source, n)) => {
-                        (source.trim(), Some(parse_count(n.trim(), 1).map_err(bad)?))
-                    }
-                    None => (value, None),
-                };
-                if source.is_empty() {
-                    return Err(bad("empty path or URL".into()));
-                }
-                self.catalogs.push(source.to_string());
-                self.catalog_max_connections.push(limit);
-            }
-            "source-max-connections" => {
-                self.source_max_connections = parse_count(value, 0).map_err(bad)?
-            }
-            "share" => {
-                self.share = match value {
-                    "auto" => Share::Auto,
-                    "always" => Share::Always,
-                    "never" => Share::Never,
-                    _ => return Err(bad(format!("{value:?} is not auto, always or never"))),
-                }
-            }
-            "share-linger" => self.share_linger = parse_duration(value).map_err(bad)?,
-            "viewer-queue" => {
-                let n = parse_size(value).map_err(bad)?;
-                if n < MIN_VIEWER_QUEUE_BYTES {
-                    return Err(bad(format!(
-                        "must be at least {MIN_VIEWER_QUEUE_BYTES} bytes"
-                    )));
-                }
-                self.viewer_queue = n
-            }
-            "slow-viewer" => {
-                self.slow_viewer = match value {
-                    "skip" => SlowViewer::Skip,
-                    "drop" => SlowViewer::Drop,
-                    _ => return Err(bad(format!("{value:?} is not skip or drop"))),
-                }
-            }
-            "relay-path" => {
-                self.relay_path = match value {
-                    "auto" => RelayPath::Auto,
-                    "splice" => RelayPath::Splice,
-                    "copy" => RelayPath::Copy,
-                    _ => return Err(bad(format!("{value:?} is not auto, splice or copy"))),
-                }
-            }
-            "catalog-refresh" => {
-                self.catalog_refresh = match value {
-                    "off" | "never" => None,
-                    _ => Some(parse_duration(value).map_err(bad)?),
-                }
-            }
-            "user-agent" => {
-                if value.is_empty() || value.bytes().any(|b| b.is_ascii_control()) {
-                    return Err(bad("must be non-empty printable text".into()));
-                }
-                self.user_agent = value.to_string()
-            }
-            "max-connections" => self.max_connections = parse_count(value, 1).map_err(bad)?,
-            "threads" => self.threads = parse_count(value, 0).map_err(bad)?,
-            "head-timeout" => self.head_timeout = parse_duration(value).map_err(bad)?,
-            "idle-timeout" => self.idle_timeout = parse_duration(value).map_err(bad)?,
-            "upstream-connect-timeout" => {
-                self.upstream_connect_timeout = parse_duration(value).map_err(bad)?
-            }
-            "upstream-response-timeout" => {
-                self.upstream_response_timeout = parse_duration(value).map_err(bad)?
-            }
-            "upstream-idle-timeout" => {
-                self.upstream_idle_timeout = parse_duration(value).map_err(bad)?
-            }
-            "shutdown-grace" => self.shutdown_grace = parse_duration(value).map_err(bad)?,
-            "token-secret" => {
-                if value.len() < crate::token::MIN_SECRET_BYTES {
-                    return Err(bad(format!(
-                        "use at least {} characters",
-                        crate::token::MIN_SECRET_BYTES
-                    )));
-                }
-                self.token_secret = Some(Secret(value.to_string()))
-            }
-            "state-dir" => {
-                if value.is_empty() {
-                    return Err(bad("empty path".into()));
-                }
-                self.state_dir = Some(value.into())
-            }
-            "token-ttl" => {
-                let ttl = parse_duration(value).map_err(bad)?;
-                if ttl < MIN_TOKEN_TTL {
-                    return Err(bad(format!("shorter than {MIN_TOKEN_TTL:?}")));
-                }
-                self.token_ttl = ttl
-            }
-            "hls-cache-bytes" => self.hls_cache_bytes = parse_size(value).map_err(bad)?,
-            _ => return Err(ConfigError::UnknownKey(key.to_string())),
+        let setting =
+            settings::find(key).ok_or_else(|| ConfigError::UnknownKey(key.to_string()))?;
+        setting
+            .apply(self, value)
+            .map_err(|reason| ConfigError::BadValue {
+                key: key.to_string(),
+                reason,
+            })
+    }
+
+    /// The catalog paths and URLs, in order (the labels channel ids derive from).
+    pub fn catalogs(&self) -> Vec<&str> {
+        self.sources.iter().map(|s| s.location.as_str()).collect()
+    }
+}
+
+/// One catalog source: a `catalog` value or a `[[source]]` table of the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceConfig {
+    /// The file path or http(s) URL, as given (relative paths of a config file resolved): the
+    /// label channel ids derive from.
+    pub location: String,
+    /// A name for logs and `--check-config` (the URL itself may carry credentials).
+    pub name: Option<String>,
+    /// Upstream connections this source may hold at once (`None`: `source-max-connections`).
+    pub max_connections: Option<usize>,
+    /// User-Agent for the catalog download and this source's streams (a channel's own wins).
+    pub user_agent: Option<String>,
+    /// Headers for the catalog download and this source's streams (a channel's own win).
+    pub headers: Vec<(String, String)>,
+    /// Reload this source this often (`None`: `catalog-refresh`).
+    pub refresh: Option<Duration>,
+}
+
+impl SourceConfig {
+    /// A source at `location` with nothing else set.
+    pub fn new(location: &str) -> SourceConfig {
+        SourceConfig {
+            location: location.to_string(),
+            name: None,
+            max_connections: None,
+            user_agent: None,
+            headers: Vec::new(),
+            refresh: None,
         }
-        Ok(())
+    }
+
+    /// The headers sent for this source: its User-Agent first, then its headers.
+    pub fn request_headers(&self) -> Vec<(String, String)> {
+        let ua = self
+            .user_agent
+            .iter()
+            .map(|ua| ("User-Agent".to_string(), ua.clone()));
+        ua.chain(self.headers.iter().cloned()).collect()
+    }
+
+    /// How logs and `--check-config` name it: its name, or its location with any URL redacted
+    /// to scheme and host (provider URLs carry credentials), and its options.
+    pub fn describe(&self) -> String {
+        let lower = self.location.to_ascii_lowercase();
+        let place = if lower.starts_with("http://") || lower.starts_with("https://") {
+            crate::proto::uri::redact(&self.location)
+        } else {
+            self.location.clone()
+        };
+        let mut out = match &self.name {
+            Some(name) => format!("{name} ({place})"),
+            None => place,
+        };
+        if let Some(n) = self.max_connections {
+            out.push_str(&format!(", max-connections {n}"));
+        }
+        if let Some(ua) = &self.user_agent {
+            out.push_str(&format!(", user-agent {ua:?}"));
+        }
+        if !self.headers.is_empty() {
+            let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+            out.push_str(&format!(", headers {}", names.join(", ")));
+        }
+        if let Some(every) = self.refresh {
+            out.push_str(&format!(", refresh {}", settings::dur(every)));
+        }
+        out
     }
 }
 
@@ -363,7 +309,7 @@ pub fn parse_size(value: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{value:?} is not a size like 65536, 512k or 32m"))
 }
 
-fn parse_count(value: &str, min: usize) -> Result<usize, String> {
+pub(crate) fn parse_count(value: &str, min: usize) -> Result<usize, String> {
     match value.parse::<usize>() {
         Ok(n) if n >= min => Ok(n),
         _ => Err(format!("{value:?} is not a whole number >= {min}")),
@@ -397,7 +343,7 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
 }
 
 /// Checks a public URL (http or https, a host, no query or fragment) and drops a trailing `/`.
-fn parse_public_url(value: &str) -> Result<String, String> {
+pub(crate) fn parse_public_url(value: &str) -> Result<String, String> {
     let uri = crate::proto::uri::Uri::parse(value).map_err(|e| format!("{value:?}: {e}"))?;
     let ok_scheme = matches!(uri.scheme(), Some("http" | "https"));
     if !ok_scheme || uri.host().is_none_or(str::is_empty) {
@@ -453,8 +399,9 @@ mod tests {
         c.set("catalog", "a.m3u").unwrap();
         c.set("catalog", "http://x/b.m3u|max-connections=2")
             .unwrap();
-        assert_eq!(c.catalogs, ["a.m3u", "http://x/b.m3u"]);
-        assert_eq!(c.catalog_max_connections, [None, Some(2)]);
+        assert_eq!(c.catalogs(), ["a.m3u", "http://x/b.m3u"]);
+        let limits: Vec<_> = c.sources.iter().map(|s| s.max_connections).collect();
+        assert_eq!(limits, [None, Some(2)]);
         c.set("viewer-queue", "512k").unwrap();
         assert_eq!(c.viewer_queue, 512 * 1024);
         c.set("share", "never").unwrap();
@@ -494,7 +441,7 @@ mod tests {
             c.public_url.as_deref(),
             Some("http://tv.example:8080/relay")
         );
-        for key in KEYS {
+        for key in settings::SETTINGS.iter().map(|s| s.name) {
             assert!(
                 !matches!(
                     Config::default().set(key, "x"),
