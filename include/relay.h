@@ -19,7 +19,7 @@
 
 /**
  * The largest catalog `relay_engine_load_m3u` takes (256 MiB, like any catalog source:
- * `relay_core::engine::MAX_SOURCE_BYTES`).
+ * `relay_core::catalog::sources::MAX_SOURCE_BYTES`).
  */
 #define RELAY_ENGINE_MAX_CATALOG_BYTES ((256 * 1024) * 1024)
 
@@ -31,23 +31,23 @@
 
 /**
  * The size of the buffer a mapper writes into: the longest URI the relay handles
- * (`relay_core::uri::MAX_URI_BYTES`).
+ * (`relay_core::proto::uri::MAX_URI_BYTES`).
  */
 #define RELAY_HLS_MAX_URI_BYTES 8192
 
 /**
- * The largest playlist `relay_hls_rewrite` accepts (16 MiB; `relay_core::hls::MAX_PLAYLIST_BYTES`).
+ * The largest playlist `relay_hls_rewrite` accepts (16 MiB; `relay_core::proto::hls::MAX_PLAYLIST_BYTES`).
  */
 #define RELAY_HLS_MAX_PLAYLIST_BYTES ((16 * 1024) * 1024)
 
 /**
- * The longest playlist line `relay_hls_rewrite` accepts (64 KiB; `relay_core::hls::MAX_LINE_BYTES`).
+ * The longest playlist line `relay_hls_rewrite` accepts (64 KiB; `relay_core::proto::hls::MAX_LINE_BYTES`).
  */
 #define RELAY_HLS_MAX_LINE_BYTES (64 * 1024)
 
 /**
  * The largest rewritten playlist `relay_hls_rewrite` produces (64 MiB;
- * `relay_core::hls::MAX_OUTPUT_BYTES`).
+ * `relay_core::proto::hls::MAX_OUTPUT_BYTES`).
  */
 #define RELAY_HLS_MAX_OUTPUT_BYTES ((64 * 1024) * 1024)
 
@@ -103,6 +103,11 @@ enum relay_result
    * `relay_config_set`: the value does not parse for this setting (nothing was changed).
    */
   RELAY_RESULT_CONFIG_BAD_VALUE = 7101,
+  /**
+   * `relay_config_load_toml`: the config text was refused (nothing was changed);
+   * `relay_config_last_error` says where and why.
+   */
+  RELAY_RESULT_CONFIG_FILE_REFUSED = 7102,
   /**
    * `relay_engine_start` on an engine that is running.
    */
@@ -287,8 +292,9 @@ typedef uint32_t relay_log_level;
 
 /**
  * Settings for an engine (opaque). Made by `relay_config_new`, changed with
- * `relay_config_set`, read by `relay_engine_new` (which copies it), released with
- * `relay_config_free`. Thread-safe: calls on one config from several threads are serialised.
+ * `relay_config_set` and `relay_config_load_toml`, read by `relay_engine_new` and
+ * `relay_engine_reconfigure` (which copy it), released with `relay_config_free`. Thread-safe:
+ * calls on one config from several threads are serialised.
  */
 typedef struct relay_config relay_config;
 
@@ -422,6 +428,38 @@ relay_result relay_config_set(relay_config *cfg,
                               size_t value_len);
 
 /**
+ * Applies a config file's text (TOML, the format `relay-server --config` reads: top-level keys
+ * are the setting names of `relay_config_set`, `[[source]]` tables are catalog sources with
+ * their own headers and caps; see the README) onto `cfg`: settings it names replace those set
+ * before, its sources are added. Relative paths in it resolve against the current directory.
+ * `text` is UTF-8 bytes, pointer + length.
+ *
+ * On a refused text (unknown key, wrong type, bad value: `RELAY_RESULT_CONFIG_FILE_REFUSED`)
+ * nothing of it is applied, and `relay_config_last_error` gives the line, column and reason.
+ * Thread-safe. Engines already made from this config are not affected (see
+ * `relay_engine_reconfigure`).
+ *
+ * # Safety
+ *
+ * `cfg` is NULL or a live config; `text` is NULL (only with length 0) or valid for reads of
+ * `text_len` bytes.
+ */
+relay_result relay_config_load_toml(relay_config *cfg, const char *text, size_t text_len);
+
+/**
+ * Writes why the last `relay_config_load_toml` on `cfg` was refused (`config:LINE:COLUMN:
+ * reason`, UTF-8, no NUL) into `buf` and its length into `*out_n`; empty when the last load
+ * succeeded or none was made. `buf` may be NULL with `len` 0 to learn the length
+ * (`RELAY_RESULT_INSUFFICIENT_SIZE` with `*out_n` = the length needed). Thread-safe.
+ *
+ * # Safety
+ *
+ * `cfg` is NULL or a live config; `buf` is NULL or valid for writes of `len` bytes; `out_n` is
+ * NULL or valid for a write.
+ */
+relay_result relay_config_last_error(const relay_config *cfg, char *buf, size_t len, size_t *out_n);
+
+/**
  * Releases a config. NULL is a no-op. No other call on `cfg` may be in progress or follow.
  *
  * # Safety
@@ -457,6 +495,27 @@ relay_result relay_engine_new(const relay_config *cfg, relay_engine **out);
  * `engine` is NULL or a live engine.
  */
 relay_result relay_engine_start(relay_engine *engine);
+
+/**
+ * Gives the engine a copy of `cfg`'s settings. A stopped engine starts with them next time; a
+ * running one takes them at once, as the server does on SIGHUP: settings that apply on reload
+ * take effect for new requests and streams (running streams keep playing), catalog sources
+ * still listed keep their channels, ids and provider slots, and the configured sources are
+ * fetched again (unless a catalog given by `relay_engine_load_m3u` is in charge). Settings that
+ * need a restart (`listen`, `threads`, `max-connections`, `token-secret`, `state-dir`) keep their
+ * running values until the next start, with a warning in the log. Writes the number of such
+ * settings that changed to `*out_waiting`. Blocks while fetching. Thread-safe.
+ *
+ * Errors: `RELAY_RESULT_CALLED_FROM_CALLBACK`.
+ *
+ * # Safety
+ *
+ * `engine` is NULL or a live engine; `cfg` is NULL or a live config; `out_waiting` is NULL or
+ * valid for a write.
+ */
+relay_result relay_engine_reconfigure(relay_engine *engine,
+                                      const relay_config *cfg,
+                                      size_t *out_waiting);
 
 /**
  * Sends the engine's viewer and upstream events to `callback` with `userdata` (first argument);

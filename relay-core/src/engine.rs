@@ -97,6 +97,7 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Builds the runtime and the shared state; nothing is bound or loaded yet.
     pub fn new(config: Config) -> Result<Engine, EngineError> {
+        crate::log::bridge_log_facade();
         let threads = match config.threads {
             0 => std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
@@ -227,10 +228,12 @@ impl Engine {
         lock(&self.running).as_ref().map(|r| r.addr)
     }
 
-    /// The counters as one JSON object (the C ABI's `relay_engine_stats_json`):
-    /// `{"version","running","listen","channels","uptime_s","connections_total",
-    /// "connections_active","requests_total","streams_active","bytes_relayed"}`; `listen` is the
-    /// bound address, or `null` when not running. Uptime counts from [`Engine::new`].
+    /// The counters as one JSON object (the C ABI's `relay_engine_stats_json`): `version`,
+    /// `running`, `listen` (the bound address, or `null` when not running), then every counter
+    /// of [`Stats::json_members`](crate::stats::Stats::json_members): `channels`, `uptime_s`
+    /// (from [`Engine::new`]), `connections_total`, `connections_active`, `requests_total`,
+    /// `streams_active`, `bytes_relayed`, `shared_viewers`, `shared_upstreams`, `viewer_skips`,
+    /// `hls_requests`, `hls_upstream_fetches`, `hls_cache_bytes`.
     pub fn stats_json(&self) -> String {
         let listen = match self.local_addr() {
             Some(addr) => format!("\"{addr}\""),

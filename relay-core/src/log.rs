@@ -52,6 +52,71 @@ static SINK: RwLock<Option<Sink>> = RwLock::new(None);
 /// Sets the most verbose level that is emitted (`None` silences everything).
 pub fn set_level(level: Option<Level>) {
     MAX_LEVEL.store(level.map_or(0, |l| l as u8), Ordering::Relaxed);
+    rust_log::set_max_level(filter(level));
+}
+
+/// The `log` facade's filter for a level of ours.
+fn filter(level: Option<Level>) -> rust_log::LevelFilter {
+    match level {
+        None => rust_log::LevelFilter::Off,
+        Some(Level::Error) => rust_log::LevelFilter::Error,
+        Some(Level::Warn) => rust_log::LevelFilter::Warn,
+        Some(Level::Info) => rust_log::LevelFilter::Info,
+        Some(Level::Debug) => rust_log::LevelFilter::Debug,
+        Some(Level::Trace) => rust_log::LevelFilter::Trace,
+    }
+}
+
+/// Takes the lines of libraries that write to the `log` facade (rustls's TLS diagnostics) into
+/// this log, prefixed with their module (`rustls::…: …`).
+struct Bridge;
+
+static BRIDGE: Bridge = Bridge;
+
+impl rust_log::Log for Bridge {
+    fn enabled(&self, meta: &rust_log::Metadata<'_>) -> bool {
+        enabled(ours(meta.level()))
+    }
+
+    fn log(&self, record: &rust_log::Record<'_>) {
+        let level = ours(record.level());
+        if enabled(level) {
+            emit(
+                level,
+                format_args!("{}: {}", record.target(), record.args()),
+            );
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+fn ours(level: rust_log::Level) -> Level {
+    match level {
+        rust_log::Level::Error => Level::Error,
+        rust_log::Level::Warn => Level::Warn,
+        rust_log::Level::Info => Level::Info,
+        rust_log::Level::Debug => Level::Debug,
+        rust_log::Level::Trace => Level::Trace,
+    }
+}
+
+/// Installs the bridge from the `log` facade, unless the process has its own logger there (an
+/// embedder's stays). Called by every [`Engine::new`](crate::engine::Engine::new); idempotent.
+pub fn bridge_log_facade() {
+    if rust_log::set_logger(&BRIDGE).is_ok() {
+        let level = MAX_LEVEL.load(Ordering::Relaxed);
+        let level = [
+            Level::Error,
+            Level::Warn,
+            Level::Info,
+            Level::Debug,
+            Level::Trace,
+        ]
+        .into_iter()
+        .find(|l| *l as u8 == level);
+        rust_log::set_max_level(filter(level));
+    }
 }
 
 /// Whether a line of this level would be emitted.
@@ -83,4 +148,29 @@ macro_rules! log {
             $crate::log::emit($crate::log::Level::$level, format_args!($($arg)+));
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facade_lines_reach_our_sink_at_our_level() {
+        static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        bridge_log_facade();
+        set_sink(Some(Box::new(|level, line| {
+            if line.contains("bridge-test") {
+                crate::sync::lock(&SEEN).push(format!("{} {line}", level.as_str()));
+            }
+        })));
+        set_level(Some(Level::Warn));
+        rust_log::warn!(target: "rustls::test", "bridge-test shown");
+        rust_log::debug!(target: "rustls::test", "bridge-test hidden");
+        set_level(Some(Level::Info));
+        set_sink(None);
+        assert_eq!(
+            *crate::sync::lock(&SEEN),
+            ["WARN rustls::test: bridge-test shown"]
+        );
+    }
 }

@@ -1,17 +1,20 @@
 //! `relay_config`: the settings an engine is built from.
 
-use crate::guard::{guard, guard_or, in_ref, in_str, out_ptr};
+use crate::guard::{guard, guard_or, in_ref, in_str, out_buf, out_ptr};
 use crate::result::relay_result;
-use relay_core::config::Config;
+use relay_core::config::{Config, file};
 use std::ffi::c_char;
 use std::sync::{Mutex, MutexGuard};
 
 /// Settings for an engine (opaque). Made by `relay_config_new`, changed with
-/// `relay_config_set`, read by `relay_engine_new` (which copies it), released with
-/// `relay_config_free`. Thread-safe: calls on one config from several threads are serialised.
+/// `relay_config_set` and `relay_config_load_toml`, read by `relay_engine_new` and
+/// `relay_engine_reconfigure` (which copy it), released with `relay_config_free`. Thread-safe:
+/// calls on one config from several threads are serialised.
 #[derive(Debug)]
 pub struct relay_config {
     config: Mutex<Config>,
+    /// Why the last `relay_config_load_toml` was refused (empty after a success).
+    last_error: Mutex<String>,
 }
 
 impl relay_config {
@@ -33,6 +36,7 @@ pub unsafe extern "C" fn relay_config_new(out: *mut *mut relay_config) -> relay_
         let out = unsafe { out_ptr(out) }?;
         let config = Box::new(relay_config {
             config: Mutex::new(Config::default()),
+            last_error: Mutex::new(String::new()),
         });
         out.set(Box::into_raw(config));
         Ok(())
@@ -68,6 +72,70 @@ pub unsafe extern "C" fn relay_config_set(
         let (key, value) = unsafe { (in_str(key, key_len)?, in_str(value, value_len)?) };
         cfg.lock().set(key, value)?;
         Ok(())
+    })
+}
+
+/// Applies a config file's text (TOML, the format `relay-server --config` reads: top-level keys
+/// are the setting names of `relay_config_set`, `[[source]]` tables are catalog sources with
+/// their own headers and caps; see the README) onto `cfg`: settings it names replace those set
+/// before, its sources are added. Relative paths in it resolve against the current directory.
+/// `text` is UTF-8 bytes, pointer + length.
+///
+/// On a refused text (unknown key, wrong type, bad value: `RELAY_RESULT_CONFIG_FILE_REFUSED`)
+/// nothing of it is applied, and `relay_config_last_error` gives the line, column and reason.
+/// Thread-safe. Engines already made from this config are not affected (see
+/// `relay_engine_reconfigure`).
+///
+/// # Safety
+///
+/// `cfg` is NULL or a live config; `text` is NULL (only with length 0) or valid for reads of
+/// `text_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_config_load_toml(
+    cfg: *mut relay_config,
+    text: *const c_char,
+    text_len: usize,
+) -> relay_result {
+    guard(|| {
+        // SAFETY: the caller's contract: NULL or a live config, a readable byte view.
+        let (cfg, text) = unsafe { (in_ref(cfg.cast_const())?, in_str(text, text_len)?) };
+        let mut config = cfg.lock();
+        let result = file::apply(&mut config, text, None);
+        let mut last = relay_core::sync::lock(&cfg.last_error);
+        match result {
+            Ok(()) => {
+                last.clear();
+                Ok(())
+            }
+            Err(e) => {
+                *last = e.to_string();
+                Err(relay_result::ConfigFileRefused)
+            }
+        }
+    })
+}
+
+/// Writes why the last `relay_config_load_toml` on `cfg` was refused (`config:LINE:COLUMN:
+/// reason`, UTF-8, no NUL) into `buf` and its length into `*out_n`; empty when the last load
+/// succeeded or none was made. `buf` may be NULL with `len` 0 to learn the length
+/// (`RELAY_RESULT_INSUFFICIENT_SIZE` with `*out_n` = the length needed). Thread-safe.
+///
+/// # Safety
+///
+/// `cfg` is NULL or a live config; `buf` is NULL or valid for writes of `len` bytes; `out_n` is
+/// NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_config_last_error(
+    cfg: *const relay_config,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> relay_result {
+    guard(|| {
+        // SAFETY: the caller's contract for every pointer.
+        let (cfg, out) = unsafe { (in_ref(cfg)?, out_buf(buf.cast(), len, out_n)?) };
+        let last = relay_core::sync::lock(&cfg.last_error).clone();
+        out.write(last.as_bytes())
     })
 }
 
@@ -139,5 +207,49 @@ mod tests {
             relay_config_free(cfg);
             relay_config_free(std::ptr::null_mut());
         }
+    }
+
+    #[test]
+    fn toml_text_applies_whole_or_not_at_all_and_says_why() {
+        let mut cfg = std::ptr::null_mut();
+        // SAFETY: `cfg` is a valid place for the pointer.
+        assert_eq!(unsafe { relay_config_new(&mut cfg) }, relay_result::Ok);
+        let load = |text: &str| {
+            // SAFETY: `cfg` is live; the view points into a live string.
+            unsafe { relay_config_load_toml(cfg, text.as_ptr().cast(), text.len()) }
+        };
+        let last_error = || {
+            let mut buf = [0u8; 256];
+            let mut n = 0;
+            // SAFETY: `cfg` is live; `buf` and `n` are valid for writes.
+            let r = unsafe { relay_config_last_error(cfg, buf.as_mut_ptr().cast(), 256, &mut n) };
+            assert_eq!(r, relay_result::Ok);
+            String::from_utf8(buf[..n].to_vec()).unwrap()
+        };
+        let good = "listen = \"127.0.0.1:0\"\n[[source]]\npath = \"a.m3u\"\nmax-connections = 1\n";
+        assert_eq!(load(good), relay_result::Ok);
+        assert_eq!(last_error(), "");
+        let bad = "share = \"never\"\nlisen = 1\n";
+        assert_eq!(load(bad), relay_result::ConfigFileRefused);
+        assert_eq!(
+            last_error(),
+            "config:2:1: unknown setting `lisen` (see relay-server --help)"
+        );
+        // SAFETY: `cfg` is live and not shared.
+        let c = unsafe { &*cfg }.lock().clone();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:0");
+        assert_eq!(
+            c.share,
+            relay_core::config::Share::Auto,
+            "nothing of a refused text"
+        );
+        assert_eq!(c.sources.len(), 1);
+        let mut n = 0;
+        // SAFETY: a size query: NULL buffer with length 0.
+        let r = unsafe { relay_config_last_error(cfg, std::ptr::null_mut(), 0, &mut n) };
+        let want = "config:2:1: unknown setting `lisen` (see relay-server --help)".len();
+        assert_eq!((r, n), (relay_result::InsufficientSize, want));
+        // SAFETY: `cfg` is freed once.
+        unsafe { relay_config_free(cfg) };
     }
 }

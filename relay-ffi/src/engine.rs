@@ -31,13 +31,13 @@ pub(crate) const EMBEDDED_SOURCE_LABEL: &str = "relay_engine_load_m3u";
 /// e.g. `relay_engine_stop` draining connections). No engine function may be called from
 /// inside the log or event callback (`RELAY_RESULT_CALLED_FROM_CALLBACK`).
 pub struct relay_engine {
-    /// The settings, copied from the `relay_config` at `relay_engine_new`.
-    config: Config,
     state: Mutex<State>,
 }
 
-#[derive(Default)]
 struct State {
+    /// The settings, copied from the `relay_config` at `relay_engine_new` (or the last
+    /// `relay_engine_reconfigure`).
+    config: Config,
     /// The running engine; `None` before the first start and after a stop.
     running: Option<Engine>,
     /// The last catalog given to `relay_engine_load_m3u`, installed again at every start.
@@ -52,9 +52,7 @@ struct State {
 impl std::fmt::Debug for relay_engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The state is not shown: its lock may be held by the caller.
-        f.debug_struct("relay_engine")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("relay_engine").finish_non_exhaustive()
     }
 }
 
@@ -98,8 +96,13 @@ pub unsafe extern "C" fn relay_engine_new(
         // SAFETY: the caller's contract for both pointers (NULL is refused).
         let (cfg, out) = unsafe { (in_ref(cfg)?, out_ptr(out)?) };
         let engine = Box::new(relay_engine {
-            config: cfg.lock().clone(),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                config: cfg.lock().clone(),
+                running: None,
+                embedded: None,
+                last_stats: None,
+                events: None,
+            }),
         });
         out.set(Box::into_raw(engine));
         Ok(())
@@ -128,21 +131,21 @@ pub unsafe extern "C" fn relay_engine_start(engine: *mut relay_engine) -> relay_
         if state.running.is_some() {
             return Err(relay_result::EngineAlreadyRunning);
         }
-        let engine = Engine::new(this.config.clone())?;
+        let engine = Engine::new(state.config.clone())?;
         engine.set_event_sink(state.events.clone());
         match &state.embedded {
             Some(source) => {
                 let catalog = Catalog::from_sources(std::slice::from_ref(source));
                 engine.shared().set_catalog(catalog);
             }
-            None if !this.config.sources.is_empty() => {
+            None if !state.config.sources.is_empty() => {
                 let report = engine.reload();
                 relay_core::log!(
                     Info,
                     "catalogs: {} channels from {} of {} sources",
                     report.channels,
                     report.loaded,
-                    this.config.sources.len()
+                    state.config.sources.len()
                 );
             }
             None => {}
@@ -150,6 +153,55 @@ pub unsafe extern "C" fn relay_engine_start(engine: *mut relay_engine) -> relay_
         let addr = engine.start()?;
         relay_core::log!(Info, "relay engine listening on {addr}");
         state.running = Some(engine);
+        Ok(())
+    })
+}
+
+/// Gives the engine a copy of `cfg`'s settings. A stopped engine starts with them next time; a
+/// running one takes them at once, as the server does on SIGHUP: settings that apply on reload
+/// take effect for new requests and streams (running streams keep playing), catalog sources
+/// still listed keep their channels, ids and provider slots, and the configured sources are
+/// fetched again (unless a catalog given by `relay_engine_load_m3u` is in charge). Settings that
+/// need a restart (`listen`, `threads`, `max-connections`, `token-secret`, `state-dir`) keep their
+/// running values until the next start, with a warning in the log. Writes the number of such
+/// settings that changed to `*out_waiting`. Blocks while fetching. Thread-safe.
+///
+/// Errors: `RELAY_RESULT_CALLED_FROM_CALLBACK`.
+///
+/// # Safety
+///
+/// `engine` is NULL or a live engine; `cfg` is NULL or a live config; `out_waiting` is NULL or
+/// valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn relay_engine_reconfigure(
+    engine: *mut relay_engine,
+    cfg: *const relay_config,
+    out_waiting: *mut usize,
+) -> relay_result {
+    guard(|| {
+        // SAFETY: the caller's contract for every pointer.
+        let (this, cfg, waiting) =
+            unsafe { (engine_arg(engine)?, in_ref(cfg)?, out_ptr(out_waiting)?) };
+        let config = cfg.lock().clone();
+        let mut state = this.lock();
+        state.config = config.clone();
+        let Some(engine) = &state.running else {
+            waiting.set(0);
+            return Ok(());
+        };
+        let changed = engine.reconfigure(config);
+        if !changed.is_empty() {
+            relay_core::log!(
+                Warn,
+                "settings taken; changed but kept until the next start: {}",
+                changed.join(", ")
+            );
+        }
+        if state.embedded.is_none() {
+            let report = engine.reload();
+            relay_core::log!(Info, "reconfigured: {} channels", report.channels);
+        }
+        waiting.set(changed.len());
         Ok(())
     })
 }
@@ -309,8 +361,10 @@ pub unsafe extern "C" fn relay_engine_reload(
 }
 
 /// Writes the engine's counters as one JSON object into `buf` (no NUL) and its length into
-/// `*out_n`: `{"version","running","listen","channels","uptime_s","connections_total",
-/// "connections_active","requests_total","streams_active","bytes_relayed"}`. While running the
+/// `*out_n`: `version`, `running`, `listen`, `channels`, `uptime_s`, `connections_total`,
+/// `connections_active`, `requests_total`, `streams_active`, `bytes_relayed`, `shared_viewers`,
+/// `shared_upstreams`, `viewer_skips`, `hls_requests`, `hls_upstream_fetches`, `hls_cache_bytes`
+/// (the README's `/health` keys). While running the
 /// counters are live; after a stop they are those of the last run (`"running":false`). `buf` may
 /// be NULL with `len` 0 to learn the length. Thread-safe.
 ///

@@ -10,7 +10,8 @@
 //! (`RELAY_RESULT_PANIC`) and checks pointers (`RELAY_RESULT_NULL_PARAMETER`). Thread-safety is
 //! stated per function.
 //!
-//! All `unsafe` of the project lives in this crate; every block names its invariant.
+//! The project's `unsafe` lives in two fenced places: this crate (the C boundary) and
+//! `relay_core::relay::splice` (the `splice(2)` pass-through); every block names its invariant.
 #![allow(unsafe_code)]
 #![allow(non_camel_case_types)] // C names: `relay_engine`, `relay_result`, ...
 #![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]

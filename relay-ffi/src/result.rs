@@ -37,6 +37,9 @@ pub enum relay_result {
     ConfigUnknownKey = 7100,
     /// `relay_config_set`: the value does not parse for this setting (nothing was changed).
     ConfigBadValue = 7101,
+    /// `relay_config_load_toml`: the config text was refused (nothing was changed);
+    /// `relay_config_last_error` says where and why.
+    ConfigFileRefused = 7102,
 
     /// `relay_engine_start` on an engine that is running.
     EngineAlreadyRunning = 7200,
@@ -88,6 +91,7 @@ impl relay_result {
         relay_result::CalledFromCallback,
         relay_result::ConfigUnknownKey,
         relay_result::ConfigBadValue,
+        relay_result::ConfigFileRefused,
         relay_result::EngineAlreadyRunning,
         relay_result::EngineNotRunning,
         relay_result::EngineBindFailed,
@@ -125,6 +129,9 @@ impl relay_result {
             }
             relay_result::ConfigUnknownKey => "unknown setting name",
             relay_result::ConfigBadValue => "the value does not parse for this setting",
+            relay_result::ConfigFileRefused => {
+                "the config text was refused (relay_config_last_error says where and why)"
+            }
             relay_result::EngineAlreadyRunning => "the engine is already running",
             relay_result::EngineNotRunning => "the engine is not running",
             relay_result::EngineBindFailed => "the listen address could not be bound",

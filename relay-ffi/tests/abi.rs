@@ -370,3 +370,50 @@ fn one_engine_from_many_threads() {
     // SAFETY: `engine` is live and no other thread uses it any more.
     unsafe { relay_engine_free(engine) };
 }
+
+#[test]
+fn a_running_engine_takes_a_new_config_and_its_sources() {
+    let dir = std::env::temp_dir().join(format!("relay-abi-reconfigure-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = dir.join("a.m3u");
+    let b = dir.join("b.m3u");
+    std::fs::write(&a, "#EXTM3U\n#EXTINF:-1,A\nhttp://127.0.0.1:9/a.ts\n").unwrap();
+    std::fs::write(&b, "#EXTM3U\n#EXTINF:-1,B\nhttp://127.0.0.1:9/b.ts\n").unwrap();
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let engine = new_engine(&[("listen", "127.0.0.1:0"), ("catalog", a)]);
+    // SAFETY: `engine` is live.
+    assert_eq!(unsafe { relay_engine_start(engine) }, relay_result::Ok);
+    assert!(stats(engine).unwrap().contains("\"channels\":1"));
+    let cfg = new_config(&[("listen", "127.0.0.1:1"), ("catalog", a)]);
+    let text = format!("[[source]]\npath = {b:?}\n");
+    let mut waiting = usize::MAX;
+    // SAFETY: `cfg` and `engine` are live; `text` is valid for its length; `waiting` is a place.
+    unsafe {
+        assert_eq!(
+            relay_config_load_toml(cfg, text.as_ptr().cast(), text.len()),
+            relay_result::Ok
+        );
+        assert_eq!(
+            relay_engine_reconfigure(engine, cfg, &mut waiting),
+            relay_result::Ok
+        );
+    }
+    assert_eq!(waiting, 1, "listen waits for a restart");
+    let stats = stats(engine).unwrap();
+    assert!(stats.contains("\"channels\":2"), "{stats}");
+    assert_ne!(
+        local_addr(engine).unwrap().port(),
+        1,
+        "still on its first address"
+    );
+    // SAFETY: NULLs are refused; both objects are freed once.
+    unsafe {
+        assert_eq!(
+            relay_engine_reconfigure(engine, null(), &mut waiting),
+            relay_result::NullParameter
+        );
+        relay_config_free(cfg);
+        relay_engine_free(engine);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -99,6 +99,11 @@ impl Reply {
     }
 }
 
+/// Logs (at WARN) why a channel's request for `peer` failed: one shape for every such line.
+pub(super) fn warn_channel(ch: &Channel, peer: SocketAddr, why: impl std::fmt::Display) {
+    crate::log!(Warn, "channel {} ({}) for {peer}: {why}", ch.id, ch.name());
+}
+
 /// `416` with `Content-Range: bytes */total`.
 pub(super) fn unsatisfiable(total: u64) -> Reply {
     let mut r = Reply::error(416, "range not satisfiable");
@@ -214,13 +219,7 @@ pub(super) fn relay_reply(
         }
         _ => {
             let reason = format!("upstream answered {status} {}", resp.head.reason());
-            crate::log!(
-                Warn,
-                "channel {} ({}) for {}: {reason}",
-                ch.id,
-                ch.name(),
-                to.peer
-            );
+            warn_channel(ch, to.peer, &reason);
             return Reply::error(502, &reason);
         }
     };

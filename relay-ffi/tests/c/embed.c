@@ -343,6 +343,20 @@ int main(int argc, char **argv) {
     EXPECT_RESULT(relay_config_set(cfg, "listen", 6, "nowhere", 7),
                   RELAY_RESULT_CONFIG_BAD_VALUE);
     EXPECT_RESULT(relay_config_set(NULL, "listen", 6, "x", 1), RELAY_RESULT_NULL_PARAMETER);
+    {
+        /* The server's config file format: a refused text changes nothing and says where. */
+        static const char good[] = "share-linger = \"1s\"\nhead-timeout = 2\n";
+        static const char bad[] = "share = \"never\"\nlisen = 1\n";
+        char why[128];
+        size_t why_len = 0;
+        CHECK(relay_config_load_toml(cfg, good, strlen(good)));
+        EXPECT_RESULT(relay_config_load_toml(cfg, bad, strlen(bad)),
+                      RELAY_RESULT_CONFIG_FILE_REFUSED);
+        CHECK(relay_config_last_error(cfg, why, sizeof why, &why_len));
+        EXPECT(why_len > 10 && strncmp(why, "config:2:1", 10) == 0);
+        EXPECT_RESULT(relay_config_load_toml(NULL, good, strlen(good)),
+                      RELAY_RESULT_NULL_PARAMETER);
+    }
 
     relay_engine *engine = NULL;
     CHECK(relay_engine_new(cfg, &engine));

@@ -16,7 +16,7 @@ use crate::proto::http::ByteRange;
 use crate::proto::uri::redact;
 use crate::relay::objects::{Failure, Object};
 use crate::server::context::RequestContext;
-use crate::server::reply::{Relayed, Reply, memory_reply, relay_reply};
+use crate::server::reply::{Relayed, Reply, memory_reply, relay_reply, warn_channel};
 use crate::stats;
 use crate::token::{self, Token, TokenError};
 use crate::upstream::{self, Client, UpstreamError};
@@ -192,14 +192,7 @@ fn failure_reply(ctx: &RequestContext<'_>, ch: &Channel, url: &str, f: Failure) 
         Failure::TooLarge => (502, "upstream playlist too large".to_string()),
         Failure::Upstream { status, reason } => (status, reason),
     };
-    log!(
-        Warn,
-        "channel {} ({}) for {}: {}: {reason}",
-        ch.id,
-        ch.name(),
-        ctx.peer,
-        redact(url)
-    );
+    warn_channel(ch, ctx.peer, format_args!("{}: {reason}", redact(url)));
     Reply::error(status, &reason)
 }
 

@@ -10,7 +10,7 @@ use crate::proto::http::{BodyKind, ByteRange};
 use crate::relay::fanout::{self, Join, Start};
 use crate::relay::session::Stream;
 use crate::server::context::RequestContext;
-use crate::server::reply::{Relayed, Reply, ReplyBody, relay_reply};
+use crate::server::reply::{Relayed, Reply, ReplyBody, relay_reply, warn_channel};
 use crate::slots::{ClientKey, NO_SLOT_RETRY_AFTER_SECS, NoSlot, Slot};
 use crate::upstream;
 use std::sync::Arc;
@@ -86,13 +86,7 @@ fn unavailable(reason: &str) -> Reply {
 
 /// The answer when a source has no free provider connection.
 fn no_slot(ctx: &RequestContext<'_>, ch: &Channel, e: &NoSlot) -> Reply {
-    log!(
-        Warn,
-        "channel {} ({}) for {}: {e}",
-        ch.id,
-        ch.name(),
-        ctx.peer
-    );
+    warn_channel(ch, ctx.peer, e);
     unavailable(&e.to_string())
 }
 
@@ -113,13 +107,7 @@ async fn open_upstream(
     Box::pin(ctx.shared.client().request(&req))
         .await
         .map_err(|e| {
-            log!(
-                Warn,
-                "channel {} ({}) for {}: {e}",
-                ch.id,
-                ch.name(),
-                ctx.peer
-            );
+            warn_channel(ch, ctx.peer, &e);
             Reply::error(e.status(), &e.to_string())
         })
 }
