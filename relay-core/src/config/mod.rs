@@ -1,7 +1,7 @@
 //! Engine configuration. Every setting has a name (the server's flag without `--`, also used by
 //! the C ABI's `relay_config_set`, the config file's keys and `RELAY_<NAME>` environment
 //! variables) and a documented default, all in one table: [`settings::SETTINGS`].
-//! [`Config::set`] validates one setting at a time and changes nothing on error; [`file`] reads
+//! [`Config::set`] validates one setting at a time and changes nothing on error; [`mod@file`] reads
 //! the TOML config file onto a `Config`.
 
 pub mod file;

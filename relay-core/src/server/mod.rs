@@ -1,7 +1,7 @@
 //! The server wing: sockets in, answers out.
 //!
-//! The data path reads one way: [`listener`] accepts → [`session`] reads a request head →
-//! [`router`] picks a route (given a [`context`]) → [`routes`] decide the answer (a [`Reply`](reply::Reply) value:
+//! The data path reads one way: `listener` accepts → `session` reads a request head →
+//! `router` picks a route (given a `context`) → `routes` decide the answer (a `Reply` value:
 //! they never touch the socket) → the session writes the head and, for a stream, hands the
 //! socket to [`relay::session`](crate::relay::session), which moves the bytes.
 //!

@@ -1,11 +1,11 @@
 //! The upstream HTTP/1.1 client, in rooms:
 //!
-//! - [`client`]: requests with the channel's headers, bounded redirects with the final URL
-//!   recorded, the keep-alive [`pool`] (a request that fails on a reused connection before its
+//! - `client`: requests with the channel's headers, bounded redirects with the final URL
+//!   recorded, the keep-alive `pool` (a request that fails on a reused connection before its
 //!   head is sent again once on a fresh one).
-//! - [`connect`]: DNS, TCP with timeouts and socket options (socket2), HTTPS with rustls (ring
+//! - `connect`: DNS, TCP with timeouts and socket options (socket2), HTTPS with rustls (ring
 //!   provider) and the webpki roots.
-//! - [`body`]: a body reader that tells a complete body from a cut one, and the plain-TCP hand-off
+//! - `body`: a body reader that tells a complete body from a cut one, and the plain-TCP hand-off
 //!   for `splice(2)`.
 //!
 //! Errors ([`UpstreamError`]) say which side failed ([`UpstreamError::side`]) and whether trying

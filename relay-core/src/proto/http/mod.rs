@@ -5,7 +5,7 @@
 //! `Ok(Some(..))` (complete) or `Err(HttpError)` (the peer sent something we refuse).
 //!
 //! Heads are zero-copy: httparse runs over the caller's buffer, the head is split off with
-//! `split_to(n).freeze()`, and the parsed head keeps index ranges into that frozen [`Bytes`].
+//! `split_to(n).freeze()`, and the parsed head keeps index ranges into that frozen `Bytes`.
 //!
 //! Framing is strict where a lenient reading could let two parsers disagree (request smuggling):
 //! a request with both `Transfer-Encoding` and `Content-Length` is refused, as is one with a

@@ -1,4 +1,4 @@
-//! MPEG-TS, sans-IO: packet alignment and random-access points ([`scan`]).
+//! MPEG-TS, sans-IO: packet alignment and random-access points (`scan`).
 
 mod scan;
 

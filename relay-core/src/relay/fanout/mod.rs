@@ -5,7 +5,7 @@
 //! pushes a handle of each chunk onto every viewer's queue: no per-viewer copy. Each viewer's
 //! connection drains its queue with vectored writes.
 //!
-//! - **Join** ([`join`]): a new viewer starts at the latest random-access point (PAT, PMT,
+//! - **Join** (`join`): a new viewer starts at the latest random-access point (PAT, PMT,
 //!   keyframe; see [`Scanner`]) from a cache of the chunks since that point, so players start at once and
 //!   clean. Before the first such point it starts at the beginning of the upstream body, like the
 //!   first viewer (while that is within [`START_CACHE_MAX_BYTES`]), else at the live edge; a
