@@ -601,8 +601,10 @@ relay_result relay_engine_reload(relay_engine *engine, size_t *out_channels, siz
 
 /**
  * Writes the engine's counters as one JSON object into `buf` (no NUL) and its length into
- * `*out_n`: `{"version","running","listen","channels","uptime_s","connections_total",
- * "connections_active","requests_total","streams_active","bytes_relayed"}`. While running the
+ * `*out_n`: `version`, `running`, `listen`, `channels`, `uptime_s`, `connections_total`,
+ * `connections_active`, `requests_total`, `streams_active`, `bytes_relayed`, `shared_viewers`,
+ * `shared_upstreams`, `viewer_skips`, `hls_requests`, `hls_upstream_fetches`, `hls_cache_bytes`
+ * (the README's `/health` keys). While running the
  * counters are live; after a stop they are those of the last run (`"running":false`). `buf` may
  * be NULL with `len` 0 to learn the length. Thread-safe.
  *
