@@ -24,6 +24,9 @@ pub struct Stats {
     pub hls_requests: AtomicU64,
     /// Upstream fetches made for HLS (one fetch shared by many viewers counts once).
     pub hls_upstream_fetches: AtomicU64,
+    /// HLS playlists rewritten (once per upstream fetch, public base and token period; the
+    /// rest are served from memory).
+    pub hls_playlist_rewrites: AtomicU64,
     /// Bytes of HLS objects held in memory *now*.
     pub hls_cache_bytes: AtomicU64,
     /// Viewers of shared channels *now*.
@@ -45,6 +48,7 @@ impl Default for Stats {
             bytes_relayed: AtomicU64::new(0),
             hls_requests: AtomicU64::new(0),
             hls_upstream_fetches: AtomicU64::new(0),
+            hls_playlist_rewrites: AtomicU64::new(0),
             hls_cache_bytes: AtomicU64::new(0),
             shared_viewers: AtomicU64::new(0),
             shared_upstreams: AtomicU64::new(0),
@@ -74,7 +78,7 @@ impl Stats {
     pub fn json_members(&self, channels: usize) -> String {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         format!(
-            "\"channels\":{channels},\"uptime_s\":{},\"connections_total\":{},\"connections_active\":{},\"requests_total\":{},\"streams_active\":{},\"bytes_relayed\":{},\"shared_viewers\":{},\"shared_upstreams\":{},\"viewer_skips\":{},\"hls_requests\":{},\"hls_upstream_fetches\":{},\"hls_cache_bytes\":{}",
+            "\"channels\":{channels},\"uptime_s\":{},\"connections_total\":{},\"connections_active\":{},\"requests_total\":{},\"streams_active\":{},\"bytes_relayed\":{},\"shared_viewers\":{},\"shared_upstreams\":{},\"viewer_skips\":{},\"hls_requests\":{},\"hls_upstream_fetches\":{},\"hls_playlist_rewrites\":{},\"hls_cache_bytes\":{}",
             self.started.elapsed().as_secs(),
             n(&self.connections_total),
             n(&self.connections_active),
@@ -86,6 +90,7 @@ impl Stats {
             n(&self.viewer_skips),
             n(&self.hls_requests),
             n(&self.hls_upstream_fetches),
+            n(&self.hls_playlist_rewrites),
             n(&self.hls_cache_bytes),
         )
     }
@@ -109,6 +114,6 @@ mod tests {
         ] {
             assert!(json.contains(key), "{key} in {json}");
         }
-        assert_eq!(json.matches(':').count(), 13);
+        assert_eq!(json.matches(':').count(), 14);
     }
 }

@@ -304,6 +304,33 @@ async fn concurrent_viewers_share_one_fetch_per_object() {
 }
 
 #[tokio::test]
+async fn a_playlist_is_rewritten_once_per_fetch_and_served_from_memory() {
+    let origin = Origin::start().await;
+    let body = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\na.ts\n#EXTINF:10,\nb.ts\n";
+    origin.route("/m/index.m3u8", playlist(body));
+    let relay = Relay::start(&m3u_for(&origin.url("/m/index.m3u8"), "")).await;
+    let path = format!("/stream/{}.m3u8", relay.id("Live HLS"));
+    let first = relay.get(&path).await.text();
+    for _ in 0..9 {
+        assert_eq!(relay.get(&path).await.text(), first);
+    }
+    let health = relay.get("/health").await.text();
+    let rewrites: u64 = health
+        .split("\"hls_playlist_rewrites\":")
+        .nth(1)
+        .and_then(|rest| rest.split([',', '}']).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    // Once, or twice if the token period turned over between two requests.
+    assert!(
+        (1..=2).contains(&rewrites),
+        "{rewrites} rewrites for 10 requests: {health}"
+    );
+    assert_eq!(origin.seen("/m/index.m3u8").len(), 1);
+    relay.stop().await;
+}
+
+#[tokio::test]
 async fn live_playlists_are_shared_for_half_the_target_duration() {
     let origin = Origin::start().await;
     let window = |n: u32| {

@@ -17,6 +17,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+/// Most derived forms kept per object (an HLS playlist rewritten for each public base URL and
+/// token period in use; more than a few bases means the oldest is made again when asked).
+pub const MAX_DERIVED: usize = 4;
+
 /// An upstream object held in memory.
 #[derive(Debug)]
 pub struct Object {
@@ -26,6 +30,47 @@ pub struct Object {
     pub url: Uri,
     /// The upstream's `Content-Type`, if it sent one.
     pub content_type: Option<String>,
+    /// The upstream says it will not change (an HLS playlist with `#EXT-X-ENDLIST`): clients may
+    /// keep it.
+    pub finished: bool,
+    /// Forms made from the body for a key (a playlist rewritten for a public base and token
+    /// period), made once and shared while the object is: at most [`MAX_DERIVED`], newest last.
+    derived: Mutex<Vec<(String, Bytes)>>,
+}
+
+impl Object {
+    /// An object from an upstream answer.
+    pub fn new(body: Bytes, url: Uri, content_type: Option<String>) -> Object {
+        Object {
+            body,
+            url,
+            content_type,
+            finished: false,
+            derived: Mutex::default(),
+        }
+    }
+
+    /// The form of this object for `key`: made by `make` the first time (or again once pushed
+    /// out by newer keys), then shared. `make` runs outside any lock; two requests racing on a
+    /// new key may both make it, and either result is kept.
+    pub fn derived<E>(
+        &self,
+        key: &str,
+        make: impl FnOnce(&Object) -> Result<Bytes, E>,
+    ) -> Result<Bytes, E> {
+        if let Some((_, bytes)) = lock(&self.derived).iter().find(|(k, _)| k == key) {
+            return Ok(bytes.clone());
+        }
+        let bytes = make(self)?;
+        let mut derived = lock(&self.derived);
+        if !derived.iter().any(|(k, _)| k == key) {
+            if derived.len() >= MAX_DERIVED {
+                derived.remove(0);
+            }
+            derived.push((key.to_string(), bytes.clone()));
+        }
+        Ok(bytes)
+    }
 }
 
 /// Why a shared fetch gave no object.
@@ -258,11 +303,11 @@ mod tests {
     }
 
     fn object(n: usize) -> Object {
-        Object {
-            body: Bytes::from(vec![0; n]),
-            url: Uri::parse("http://h/x").unwrap(),
-            content_type: None,
-        }
+        Object::new(
+            Bytes::from(vec![0; n]),
+            Uri::parse("http://h/x").unwrap(),
+            None,
+        )
     }
 
     #[tokio::test]
@@ -314,5 +359,28 @@ mod tests {
             .unwrap();
         assert!(cache.peek("c").is_none() && cache.peek("d").is_none());
         assert_eq!(cache.held_bytes(), 50);
+    }
+
+    #[test]
+    fn derived_forms_are_made_once_per_key_and_bounded() {
+        let o = object(3);
+        let made = std::cell::Cell::new(0);
+        let make = |k: &str| {
+            o.derived(k, |obj| {
+                made.set(made.get() + 1);
+                Ok::<_, ()>(Bytes::from(format!("{k}:{}", obj.body.len())))
+            })
+            .unwrap()
+        };
+        assert_eq!(make("a"), "a:3");
+        assert_eq!(make("a"), "a:3");
+        assert_eq!(made.get(), 1);
+        for k in ["b", "c", "d", "e"] {
+            make(k);
+        }
+        assert_eq!(made.get(), 5);
+        make("a");
+        assert_eq!(made.get(), 6, "the oldest key was pushed out");
+        assert!(o.derived("x", |_| Err::<Bytes, _>("refused")).is_err());
     }
 }

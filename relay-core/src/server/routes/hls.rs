@@ -87,19 +87,26 @@ async fn playlist(ctx: &RequestContext<'_>, ch: &Arc<Channel>, url: &str) -> Rep
     let base = ctx.public_base();
     let keys = &ctx.shared.tokens;
     let expires = token::expiry(token::now_secs(), ctx.shared.config().token_ttl);
-    let mut out = Vec::with_capacity(object.body.len() + object.body.len() / 2);
-    let rewritten = hls::rewrite(&object.body, &object.url, &mut out, |t| {
-        let sealed = keys.seal(&Token {
-            channel: ch.id.clone(),
-            kind: t.kind,
-            url: t.uri.as_str().to_string(),
-            expires,
+    // Tokens are the same for a whole expiry period, so the rewrite for this public base and
+    // period is made once per upstream fetch and served from memory after.
+    let memo = format!("{expires} {} {base}", ch.id);
+    let rewritten = object.derived(&memo, |object| {
+        stats::inc(&ctx.shared.stats.hls_playlist_rewrites);
+        let mut out = Vec::with_capacity(object.body.len() + object.body.len() / 2);
+        hls::rewrite(&object.body, &object.url, &mut out, |t| {
+            let sealed = keys.seal(&Token {
+                channel: ch.id.clone(),
+                kind: t.kind,
+                url: t.uri.as_str().to_string(),
+                expires,
+            })?;
+            let ext = media::hls_extension(t.kind, t.uri.path());
+            Ok::<_, TokenError>(format!("{base}/r/{sealed}.{ext}"))
         })?;
-        let ext = media::hls_extension(t.kind, t.uri.path());
-        Ok::<_, TokenError>(format!("{base}/r/{sealed}.{ext}"))
+        Ok(Bytes::from(out))
     });
-    let summary = match rewritten {
-        Ok(s) => s,
+    let out = match rewritten {
+        Ok(out) => out,
         Err(e) => {
             let reason = match e {
                 RewriteError::NotPlaylist => "upstream did not send an HLS playlist".to_string(),
@@ -116,8 +123,9 @@ async fn playlist(ctx: &RequestContext<'_>, ch: &Arc<Channel>, url: &str) -> Rep
         }
     };
     let range = ctx.head.header("range").and_then(ByteRange::parse);
-    let mut reply = memory_reply(range, Bytes::from(out), "application/vnd.apple.mpegurl");
-    let cache = if summary.endlist {
+    let endlist = object.finished;
+    let mut reply = memory_reply(range, out, "application/vnd.apple.mpegurl");
+    let cache = if endlist {
         format!("max-age={}", VOD_PLAYLIST_TTL.as_secs())
     } else {
         "no-cache".to_string()
@@ -240,21 +248,19 @@ async fn fetch(
         .read_to_end(limit)
         .await
         .map_err(upstream_failure)?;
-    let ttl = if playlist {
-        // A body that is no playlist is refused when rewritten, per request.
-        hls::summarize(&body, &resp.url).map_or(LIVE_PLAYLIST_TTL_FALLBACK, |s| playlist_ttl(&s))
-    } else {
-        OBJECT_TTL
+    // A body that is no playlist is refused when rewritten, per request.
+    let summary = playlist
+        .then(|| hls::summarize(&body, &resp.url).ok())
+        .flatten();
+    let ttl = match (&summary, playlist) {
+        (Some(s), _) => playlist_ttl(s),
+        (None, true) => LIVE_PLAYLIST_TTL_FALLBACK,
+        (None, false) => OBJECT_TTL,
     };
     let content_type = resp.head.header_str("content-type").map(str::to_string);
-    Ok((
-        Object {
-            body,
-            url: resp.url,
-            content_type,
-        },
-        ttl,
-    ))
+    let mut object = Object::new(body, resp.url, content_type);
+    object.finished = summary.is_some_and(|s| s.endlist);
+    Ok((object, ttl))
 }
 
 /// How long a playlist may be shared: a live media playlist for half its target duration
