@@ -664,3 +664,47 @@ async fn invalid_upstream_answers_are_502_never_a_panic() {
     }
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_large_playlist_is_sent_in_chunks_as_it_is_written() {
+    // About 2.5 MB of playlist: over PLAYLIST_SIZED_MAX_BYTES, so it is streamed.
+    let mut m3u = String::from("#EXTM3U url-tvg=\"http://epg.example/x.xml\"\n");
+    for i in 0..10_000 {
+        m3u.push_str(&format!(
+            "#EXTINF:-1 tvg-id=\"ch{i}\" group-title=\"Group {}\",Channel number {i} with a long name to fill the playlist\nhttp://127.0.0.1:9/live/{i}.ts\n",
+            i % 40
+        ));
+    }
+    let relay = Relay::start(&m3u).await;
+    let resp = relay.get("/playlist.m3u8").await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(resp.header("content-length"), None);
+    let mut decoder = relay_core::proto::http::ChunkedDecoder::new();
+    let mut body = Vec::new();
+    let mut at = 0;
+    while !decoder.is_done() {
+        let step = decoder
+            .decode(&resp.body[at..])
+            .expect("valid chunked framing");
+        body.extend_from_slice(&resp.body[at..][step.data.clone()]);
+        at += step.consumed;
+        assert!(step.consumed > 0 || decoder.is_done(), "framing ends early");
+    }
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.starts_with("#EXTM3U"));
+    assert_eq!(text.matches("#EXTINF").count(), 10_000);
+    assert_eq!(
+        text.matches(&format!("http://{}/stream/", relay.addr))
+            .count(),
+        10_000
+    );
+    // An HTTP/1.0 client gets the same bytes, ended by the close.
+    let old = relay
+        .request("GET /playlist.m3u8 HTTP/1.0\r\nHost: relay\r\n\r\n")
+        .await;
+    assert_eq!(old.header("transfer-encoding"), None);
+    assert_eq!(old.end, End::Closed);
+    assert_eq!(String::from_utf8(old.body).unwrap(), text);
+    relay.stop().await;
+}

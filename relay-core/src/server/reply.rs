@@ -30,8 +30,17 @@ pub(super) struct Reply {
 pub(super) enum ReplyBody {
     Empty,
     Bytes(Bytes),
+    /// A body made piece by piece while it is sent (a playlist of a large catalog), so it is
+    /// never whole in memory: sent with chunked framing (close-delimited to HTTP/1.0 clients).
+    Pieces(Box<dyn Pieces>),
     /// A stream body, moved by [`relay::session`](crate::relay::session).
     Stream(Stream),
+}
+
+/// A body made as it is sent.
+pub(super) trait Pieces: Send + Sync + std::fmt::Debug {
+    /// The next piece; `None` once the body is complete.
+    fn next_piece(&mut self) -> Option<Bytes>;
 }
 
 impl Reply {
@@ -43,6 +52,14 @@ impl Reply {
             body: ReplyBody::Empty,
             close: false,
         }
+    }
+
+    /// A 200 whose body is made while it is sent.
+    pub(super) fn pieces(content_type: &'static str, body: Box<dyn Pieces>) -> Reply {
+        let mut r = Reply::status(200);
+        r.header("Content-Type", content_type);
+        r.body = ReplyBody::Pieces(body);
+        r
     }
 
     pub(super) fn bytes(status: u16, content_type: &'static str, body: Bytes) -> Reply {

@@ -7,8 +7,8 @@ use super::context::RequestContext;
 use super::reply::{Reply, ReplyBody};
 use super::router::route;
 use super::{
-    LINGER_BUFFER_BYTES, LINGER_MAX_BYTES, LINGER_TIMEOUT, MAX_REQUEST_BODY_BYTES,
-    READ_BUFFER_BYTES, Shared,
+    CLIENT_STALL_TIMEOUT, LINGER_BUFFER_BYTES, LINGER_MAX_BYTES, LINGER_TIMEOUT,
+    MAX_REQUEST_BODY_BYTES, READ_BUFFER_BYTES, Shared,
 };
 use crate::config::Config;
 use crate::log;
@@ -64,14 +64,25 @@ pub(super) async fn connection(
         // Boxed: routing (upstream connect, TLS, ...) and the head's write live on the heap only
         // while they run, so the task of a long stream stays small.
         let answered = Box::pin(answer(&mut stream, shared, head, peer, local, &shutdown)).await;
-        let Some((body, keep_alive, head_only)) = answered else {
+        let Some((body, framing, head_only)) = answered else {
             return;
         };
+        let keep_alive = framing.keep_alive;
         match body {
             ReplyBody::Empty => {}
-            ReplyBody::Bytes(_) if head_only => {}
+            ReplyBody::Bytes(_) | ReplyBody::Pieces(_) if head_only => {}
             ReplyBody::Bytes(b) => {
                 if stream.write_all(&b).await.is_err() {
+                    return;
+                }
+            }
+            ReplyBody::Pieces(pieces) => {
+                let chunked = framing.chunked;
+                if Box::pin(write_pieces(&mut stream, pieces, chunked))
+                    .await
+                    .is_err()
+                {
+                    reset(&stream);
                     return;
                 }
             }
@@ -121,15 +132,51 @@ async fn next_request(
 
 /// Answers a request that could not be read (the reply closes the connection).
 async fn reject(mut stream: TcpStream, reply: Reply) {
-    let _ = write_reply_head(&mut stream, &reply, false).await;
+    let _ = write_reply_head(&mut stream, &reply, false, false).await;
     if stream.write_all(&reply.body_bytes()).await.is_ok() {
         linger_close(stream).await;
     }
 }
 
-/// Routes one request and writes the answer's head. Returns the body still to send, whether the
-/// connection stays open after it, and whether the request was a `HEAD`; `None` when the client
-/// went away.
+/// How a reply's head said its body is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Framing {
+    /// `Transfer-Encoding: chunked` (a body made while sent, to an HTTP/1.1 client).
+    chunked: bool,
+    /// The connection stays open after the body.
+    keep_alive: bool,
+}
+
+/// Writes a body made piece by piece, each piece as one chunk when `chunked` (then the last
+/// chunk), else as it is (the connection closes after it).
+async fn write_pieces(
+    stream: &mut TcpStream,
+    mut pieces: Box<dyn super::reply::Pieces>,
+    chunked: bool,
+) -> std::io::Result<()> {
+    let mut framed = Vec::new();
+    while let Some(piece) = pieces.next_piece() {
+        let bytes: &[u8] = if chunked {
+            framed.clear();
+            crate::proto::http::write_chunk(&mut framed, &piece);
+            &framed
+        } else {
+            &piece
+        };
+        match timeout(CLIENT_STALL_TIMEOUT, stream.write_all(bytes)).await {
+            Ok(r) => r?,
+            Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+        }
+    }
+    if chunked {
+        stream.write_all(crate::proto::http::LAST_CHUNK).await?;
+    }
+    Ok(())
+}
+
+/// Routes one request and writes the answer's head. Returns the body still to send, how it is
+/// framed (whether the connection stays open after it), and whether the request was a `HEAD`;
+/// `None` when the client went away.
 async fn answer(
     stream: &mut TcpStream,
     shared: &Shared,
@@ -137,7 +184,7 @@ async fn answer(
     peer: SocketAddr,
     local: Option<SocketAddr>,
     shutdown: &Shutdown,
-) -> Option<(ReplyBody, bool, bool)> {
+) -> Option<(ReplyBody, Framing, bool)> {
     stats::inc(&shared.stats.requests_total);
     let ctx = RequestContext {
         shared,
@@ -156,9 +203,12 @@ async fn answer(
         head.target(),
         reply.status
     );
-    write_reply_head(stream, &reply, keep_alive).await.ok()?;
+    let chunked_ok = head.version() == crate::proto::http::Version::Http11;
+    let framing = write_reply_head(stream, &reply, keep_alive, chunked_ok)
+        .await
+        .ok()?;
     let body = std::mem::replace(&mut reply.body, ReplyBody::Empty);
-    Some((body, keep_alive, head_only))
+    Some((body, framing, head_only))
 }
 
 /// Closes after a final answer without losing it: shut down our side (FIN), then discard what
@@ -260,11 +310,14 @@ fn reset(stream: &TcpStream) {
     let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
 }
 
+/// Writes the head of `reply`; returns how its body is framed. `chunked_ok`: the client speaks
+/// HTTP/1.1.
 async fn write_reply_head(
     stream: &mut TcpStream,
     reply: &Reply,
     keep_alive: bool,
-) -> std::io::Result<()> {
+    chunked_ok: bool,
+) -> std::io::Result<Framing> {
     let mut w = HeadWriter::response(reply.status);
     w.header("Server", concat!("relay/", env!("CARGO_PKG_VERSION")));
     for (name, value) in &reply.headers {
@@ -273,10 +326,24 @@ async fn write_reply_head(
     if let Some(n) = reply.length {
         w.header("Content-Length", n.to_string());
     }
-    // Without a length the body ends at close, so the connection cannot be kept.
-    let keep = keep_alive && (reply.length.is_some() || matches!(reply.body, ReplyBody::Empty));
-    w.header("Connection", if keep { "keep-alive" } else { "close" });
-    stream.write_all(&w.finish()).await
+    let chunked = chunked_ok && matches!(reply.body, ReplyBody::Pieces(_));
+    if chunked {
+        w.header("Transfer-Encoding", "chunked");
+    }
+    // Without a length or chunks the body ends at close, so the connection cannot be kept.
+    let framed = reply.length.is_some() || chunked || matches!(reply.body, ReplyBody::Empty);
+    let framing = Framing {
+        chunked,
+        keep_alive: keep_alive && framed,
+    };
+    let connection = if framing.keep_alive {
+        "keep-alive"
+    } else {
+        "close"
+    };
+    w.header("Connection", connection);
+    stream.write_all(&w.finish()).await?;
+    Ok(framing)
 }
 
 #[cfg(test)]
