@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod events;
+pub mod hdhr;
 pub mod hls;
 pub mod http;
 pub mod json;
