@@ -228,7 +228,7 @@
   }
 
   let run = 0, engine = null, opener = null, startTimer = 0, pictureTimer = 0;
-  let failed = false, played = false;
+  let failed = false, played = false, said = "";
 
   function stop() {
     run++;
@@ -248,18 +248,23 @@
   }
 
   const MESSAGES = {
-    codec: "This browser cannot play this channel's video or audio format (MPEG-2 video, MP2 or AC-3 audio are common). Open it in VLC or another player:",
-    network: "The stream could not be loaded. Try again, or open it in VLC or another player:",
-    stalled: "Nothing has played yet: the stream may be down or in a format this browser cannot play. Open it in VLC or another player:",
-    nolib: "Playing this kind of stream in the page needs a player script this relay does not serve. Open it in VLC or another player:",
-    nots: "This browser cannot play live MPEG-TS in a page. Open it in VLC or another player:",
-    picture: "No picture: the channel is audio only, or its video format cannot be shown by this browser. For the picture, open it in VLC:",
+    codec: "This browser cannot play this channel's video or audio format (MPEG-2 video, MP2 or AC-3 audio are common).",
+    network: "The stream could not be loaded.",
+    stalled: "Nothing has played yet: the stream may be down, or in a format this browser cannot play.",
+    nolib: "Playing this kind of stream in the page needs a player script this relay does not serve.",
+    nots: "This browser cannot play live MPEG-TS in a page.",
+    picture: "No picture: the channel is audio only, or its video format cannot be shown by this browser.",
+    press: "Press play to start.",
   };
 
+  // Shows a message under the video; for a problem, with the way out: the VLC link, focused.
   function say(kind, detail) {
-    msg.textContent = MESSAGES[kind] + (detail ? " (" + detail + ")" : "");
+    const problem = kind !== "press";
+    said = kind;
+    msg.textContent = MESSAGES[kind] + (detail ? " (" + detail + ")" : "") +
+      (problem ? " Open it in VLC or another player:" : "");
     msg.hidden = false;
-    $("p-vlc").focus();
+    if (problem) $("p-vlc").focus();
   }
 
   // A problem that ends playback: the message and the links stay, the player goes.
@@ -283,7 +288,7 @@
 
   function started() {
     video.play().catch((e) => {
-      if (e.name === "NotAllowedError") say("stalled", "press play to start");
+      if (e.name === "NotAllowedError") say("press");
     });
   }
 
@@ -352,6 +357,7 @@
     const id = run;
     failed = false;
     played = false;
+    said = "";
     opener = from || document.activeElement;
     $("p-title").textContent = (c.chno ? c.chno + " " : "") + c.name;
     $("p-vlc").href = "vlc://" + c.url;
@@ -376,6 +382,7 @@
     const id = run;
     played = true;
     healthSoon();
+    if (said === "press" || said === "stalled") msg.hidden = true; // it started after all
     clearTimeout(pictureTimer);
     pictureTimer = setTimeout(() => {
       if (id === run && engine && !video.paused && !video.videoWidth) say("picture");
