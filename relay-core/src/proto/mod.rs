@@ -10,8 +10,11 @@
 //! - [`ts`]: MPEG-TS packet alignment and random-access points.
 //! - [`json`]: the small JSON string writer and flat-object reader.
 //! - [`base64`]: standard and URL-safe base64.
+//! - [`hdhr`]: HDHomeRun tuner emulation: device ids with their check digit, the discover and
+//!   lineup bodies Plex and Jellyfin read.
 
 pub mod base64;
+pub mod hdhr;
 pub mod hls;
 pub mod http;
 pub mod json;
