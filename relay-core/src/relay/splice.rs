@@ -33,6 +33,14 @@ pub struct Pipe {
 impl Pipe {
     /// A non-blocking, close-on-exec pipe of about [`PIPE_BYTES`].
     pub fn new() -> io::Result<Pipe> {
+        Pipe::with_size(PIPE_BYTES)
+    }
+
+    /// A pipe of about `bytes` (the kernel rounds up to a power of two pages, at least one page;
+    /// [`size`](Pipe::size) tells what it gave). For tests: a one-page pipe has a single buffer
+    /// slot, so it is full as soon as it holds any bytes.
+    #[doc(hidden)]
+    pub fn with_size(bytes: usize) -> io::Result<Pipe> {
         let mut fds: [libc::c_int; 2] = [-1, -1];
         // SAFETY: `fds` is a writable array of two c_ints, as pipe2(2) requires; it writes both
         // only on success.
@@ -43,7 +51,7 @@ impl Pipe {
         // SAFETY: pipe2 succeeded, so both fds are open and nothing else owns them; each is
         // wrapped exactly once and closed by its OwnedFd.
         let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        let want = libc::c_int::try_from(PIPE_BYTES).unwrap_or(libc::c_int::MAX);
+        let want = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
         // SAFETY: fcntl(F_SETPIPE_SZ) on a pipe fd we own, with an int argument; failure (e.g.
         // above /proc/sys/fs/pipe-max-size) leaves the pipe as it was.
         let set = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, want) };
