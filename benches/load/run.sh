@@ -5,10 +5,14 @@
 # Figures: single-stream GB/s of a FILE_MB file (median of RUNS), proxy CPU seconds per GB,
 # VIEWERS viewers of a RATE bit/s live channel (relay shared and not shared): share of viewers
 # that received >= 98% of their bytes over SECS, proxy RSS per viewer, upstream connections
-# used; idle relay RSS.
+# used; idle relay RSS. Then DOWNLOADS downloads of the FILE_MB file through the relay from an
+# nginx sendfile origin (keep-alive, as nginx serves files by default), half at full speed and
+# half with curl --limit-rate LIMIT_RATE, two at a time: how many ended short or reset.
 #
 #   bash benches/load/run.sh                   # the full run (1 GiB, 1000 viewers, 20 s)
 #   FILE_MB=64 VIEWERS=50 SECS=3 RUNS=1 bash benches/load/run.sh   # a quick smoke run
+#   ONLY=downloads bash benches/load/run.sh    # only the downloads (20 x 1 GiB)
+#   RELAY_BIN=/path/to/relay-server ...        # measure another relay build
 #
 # Installs nginx and haproxy with apt-get when missing. Needs ~FILE_MB of space in WORK.
 set -euo pipefail
@@ -19,12 +23,16 @@ FILE_MB=${FILE_MB:-1024}
 VIEWERS=${VIEWERS:-1000}
 SECS=${SECS:-20}
 RATE=${RATE:-4000000}
+DOWNLOADS=${DOWNLOADS:-20}
+LIMIT_RATE=${LIMIT_RATE:-200M}
+ONLY=${ONLY:-all}
 WORK=${WORK:-/tmp/relay-load}
 ORIGIN=127.0.0.1:18080
 NGINX=127.0.0.1:18081
 HAPROXY=127.0.0.1:18082
 RELAY=127.0.0.1:18083
 RELAY_NOSHARE=127.0.0.1:18084
+FILES=127.0.0.1:18085
 
 need() {
   command -v "$1" >/dev/null 2>&1 && return
@@ -35,6 +43,7 @@ need() {
 }
 need nginx nginx-light || need nginx nginx
 need haproxy haproxy
+need curl curl
 NGINX_BIN=$(command -v nginx)
 HAPROXY_BIN=$(command -v haproxy)
 
@@ -42,6 +51,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 cargo build --release -q -p relay-server
 cargo build --release -q -p relay-benches --bin relay-load
 BIN=$PWD/target/release
+RELAY_BIN=${RELAY_BIN:-$BIN/relay-server}
 mkdir -p "$WORK"
 FILE=$WORK/file-$FILE_MB.bin
 [ -f "$FILE" ] || head -c "${FILE_MB}M" /dev/urandom > "$FILE"
@@ -78,6 +88,13 @@ http {
       proxy_read_timeout 1h;
     }
   }
+  # The file origin of the downloads: static files with sendfile, keep-alive connections.
+  server {
+    listen $FILES;
+    root $WORK;
+    sendfile on;
+    tcp_nopush on;
+  }
 }
 CONF
 "$NGINX_BIN" -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!); NGINX_PID=$!
@@ -105,10 +122,12 @@ cat > "$WORK/catalog.m3u" <<CONF
 http://$ORIGIN/file.mp4
 #EXTINF:-1,Live
 http://$ORIGIN/live.ts
+#EXTINF:-1,Big
+http://$FILES/$(basename "$FILE")
 CONF
-RELAY_LOG=warn "$BIN/relay-server" --listen "$RELAY" --catalog "$WORK/catalog.m3u" \
+RELAY_LOG=warn "$RELAY_BIN" --listen "$RELAY" --catalog "$WORK/catalog.m3u" \
   --max-connections 20000 --threads 2 & PIDS+=($!); RELAY_PID=$!
-RELAY_LOG=warn "$BIN/relay-server" --listen "$RELAY_NOSHARE" --catalog "$WORK/catalog.m3u" \
+RELAY_LOG=warn "$RELAY_BIN" --listen "$RELAY_NOSHARE" --catalog "$WORK/catalog.m3u" \
   --max-connections 20000 --threads 2 --share never & PIDS+=($!); RELAY_NOSHARE_PID=$!
 
 wait_port() {
@@ -119,7 +138,7 @@ wait_port() {
   echo "nothing listens on $1 (see $WORK/*.err)" >&2
   exit 1
 }
-for a in "$ORIGIN" "$NGINX" "$HAPROXY" "$RELAY" "$RELAY_NOSHARE"; do wait_port "$a"; done
+for a in "$ORIGIN" "$NGINX" "$HAPROXY" "$RELAY" "$RELAY_NOSHARE" "$FILES"; do wait_port "$a"; done
 sleep 1
 
 # Sum of user+system ticks (and RSS kB) of a process and its children.
@@ -137,6 +156,51 @@ IDLE_RSS=$(rss_kb "$RELAY_PID")
 ids=$(exec 3<>"/dev/tcp/${RELAY%:*}/${RELAY#*:}"; printf 'GET /api/channels HTTP/1.1\r\nHost: r\r\nConnection: close\r\n\r\n' >&3; cat <&3)
 FILE_ID=$(echo "$ids" | grep -o '"id":"[0-9a-f]*","name":"File"' | cut -d'"' -f4)
 LIVE_ID=$(echo "$ids" | grep -o '"id":"[0-9a-f]*","name":"Live"' | cut -d'"' -f4)
+BIG_ID=$(echo "$ids" | grep -o '"id":"[0-9a-f]*","name":"Big"' | cut -d'"' -f4)
+
+# DOWNLOADS downloads of the file from the nginx sendfile origin through the relay, two at a
+# time (one at full speed, one at LIMIT_RATE); a download fails when it is short, reset or not
+# a 200. Sets DL_FAIL_FAST, DL_FAIL_LIMITED and DL_SECS.
+downloads() {
+  local url="http://$RELAY/stream/$BIG_ID.mp4" want start i kind r rest pair=() rate
+  want=$(stat -c %s "$FILE")
+  DL_FAIL_FAST=0 DL_FAIL_LIMITED=0
+  rm -f "$WORK"/download-*.out
+  start=$(date +%s)
+  for i in $(seq "$DOWNLOADS"); do
+    if [ $((i % 2)) = 1 ]; then kind=fast; rate=(); else kind=limited; rate=(--limit-rate "$LIMIT_RATE"); fi
+    (
+      rc=0
+      out=$(curl -s -o /dev/null --max-time 3600 "${rate[@]}" -w '%{http_code} %{size_download}' "$url") || rc=$?
+      read -r code size <<<"$out"
+      if [ "$rc" = 0 ] && [ "$code" = 200 ] && [ "$size" = "$want" ]; then r=ok; else r=FAIL; fi
+      echo "$kind $r curl_exit=$rc status=$code bytes=$size" > "$WORK/download-$i.out"
+    ) &
+    pair+=($!)
+    # Two at a time: wait after each limited (even-numbered) download and after the last.
+    if [ "$kind" = limited ] || [ "$i" = "$DOWNLOADS" ]; then wait "${pair[@]}"; pair=(); fi
+  done
+  DL_SECS=$(($(date +%s) - start))
+  for i in $(seq "$DOWNLOADS"); do
+    read -r kind r rest < "$WORK/download-$i.out"
+    echo "download $i: $kind $r $rest" >&2
+    if [ "$r" = FAIL ]; then
+      if [ "$kind" = fast ]; then DL_FAIL_FAST=$((DL_FAIL_FAST + 1)); else DL_FAIL_LIMITED=$((DL_FAIL_LIMITED + 1)); fi
+    fi
+  done
+}
+download_line() {
+  echo "downloads through the relay from an nginx sendfile origin: $DOWNLOADS x ${FILE_MB} MiB" \
+    "($(((DOWNLOADS + 1) / 2)) fast, $((DOWNLOADS / 2)) at --limit-rate $LIMIT_RATE, two at a time," \
+    "${DL_SECS} s): failures (short or reset) $((DL_FAIL_FAST + DL_FAIL_LIMITED))" \
+    "(fast $DL_FAIL_FAST, limited $DL_FAIL_LIMITED)"
+}
+if [ "$ONLY" = downloads ]; then
+  downloads
+  echo
+  download_line
+  exit 0
+fi
 
 declare -A URL_FILE=(
   [direct]="http://$ORIGIN/file.mp4" [nginx]="http://$NGINX/file.mp4"
@@ -196,3 +260,5 @@ echo "| upstream connections for $VIEWERS viewers | ${UPS[direct]} | ${UPS[nginx
 echo "| idle RSS, relay | | | | $((IDLE_RSS / 1024)).$(( (IDLE_RSS % 1024) * 10 / 1024 )) MiB | |"
 echo
 echo "relay vs haproxy (GB/s): $(ratio "${GBPS[relay]}" "${GBPS[haproxy]}"), relay vs nginx: $(ratio "${GBPS[relay]}" "${GBPS[nginx]}")"
+downloads
+download_line

@@ -4,8 +4,23 @@
 //!
 //! - Pipes are [`OwnedFd`]s (non-blocking, close-on-exec), sized with `F_SETPIPE_SZ`, one per
 //!   relay and closed with it: a pipe that may still hold bytes is never reused.
-//! - Readiness comes from tokio: each syscall runs inside `try_io`, so `EAGAIN` clears the
-//!   readiness and the next `readable()`/`writable()` waits for the reactor.
+//! - Readiness comes from tokio: each syscall runs inside `try_io`. When the closure answers
+//!   `WouldBlock`, tokio clears the socket's readiness and the next `readable()`/`writable()`
+//!   waits for an edge from the reactor. So only an `EAGAIN` that means "this socket is not
+//!   ready" may reach tokio as `WouldBlock`.
+//! - The readiness rule for filling the pipe: `splice(socket → pipe)` also answers `EAGAIN`
+//!   when the pipe has no free buffer *slot*, and a pipe counts slots, not bytes (one per
+//!   buffer, each often much less than a page: 64 KiB of small segments can fill a 256 KiB
+//!   pipe). Into an empty pipe, whose slots are all free, `EAGAIN` can only mean the socket is
+//!   empty, and it clears read readiness. Into a pipe that holds bytes, `EAGAIN` is ambiguous:
+//!   it keeps the readiness and the loop drains the pipe first; once the pipe is empty, the
+//!   next fill asks again and its answer is the socket's. Clearing on a full pipe would be data
+//!   loss: the bytes already in the receive buffer would wait for an edge that only new data
+//!   brings, and an upstream that has sent everything and keeps its connection open (HTTP
+//!   keep-alive) sends none, so the body stalls until the idle timeout. The cost of the rule is
+//!   at most one extra `splice` that finds the socket empty, once per emptied pipe.
+//! - Draining happens only while the pipe holds bytes, so an `EAGAIN` from
+//!   `splice(pipe → socket)` is always the client socket's and clears its write readiness.
 //! - Splicing from the socket returns 0 at end of stream.
 //! - Backpressure: at most one pipe of bytes is in flight; a slow client stops the reads.
 #![allow(unsafe_code)]
@@ -33,6 +48,14 @@ pub struct Pipe {
 impl Pipe {
     /// A non-blocking, close-on-exec pipe of about [`PIPE_BYTES`].
     pub fn new() -> io::Result<Pipe> {
+        Pipe::with_size(PIPE_BYTES)
+    }
+
+    /// A pipe of about `bytes` (the kernel rounds up to a power of two pages, at least one page;
+    /// [`size`](Pipe::size) tells what it gave). For tests: a one-page pipe has a single buffer
+    /// slot, so it is full as soon as it holds any bytes.
+    #[doc(hidden)]
+    pub fn with_size(bytes: usize) -> io::Result<Pipe> {
         let mut fds: [libc::c_int; 2] = [-1, -1];
         // SAFETY: `fds` is a writable array of two c_ints, as pipe2(2) requires; it writes both
         // only on success.
@@ -43,7 +66,7 @@ impl Pipe {
         // SAFETY: pipe2 succeeded, so both fds are open and nothing else owns them; each is
         // wrapped exactly once and closed by its OwnedFd.
         let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        let want = libc::c_int::try_from(PIPE_BYTES).unwrap_or(libc::c_int::MAX);
+        let want = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
         // SAFETY: fcntl(F_SETPIPE_SZ) on a pipe fd we own, with an int argument; failure (e.g.
         // above /proc/sys/fs/pipe-max-size) leaves the pipe as it was.
         let set = unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETPIPE_SZ, want) };
@@ -85,6 +108,16 @@ fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
     }
 }
 
+/// A fill's answer for `try_io` when the pipe holds bytes: `EAGAIN` becomes `Ok(None)`, so
+/// tokio keeps the socket's read readiness (the pipe may be what is full).
+fn keep_ready(r: io::Result<usize>) -> io::Result<Option<usize>> {
+    match r {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Why a splice relay stopped early.
 #[derive(Debug)]
 pub enum SpliceError {
@@ -116,25 +149,32 @@ pub async fn relay(
         let room = pipe.size - in_pipe;
         let want = left.map_or(room, |l| room.min(usize::try_from(l).unwrap_or(usize::MAX)));
         if !eof && want > 0 {
-            if in_pipe == 0 {
-                // Nothing to write: wait for the upstream.
+            let (from, to) = (src.as_raw_fd(), pipe.write.as_raw_fd());
+            let fill = if in_pipe == 0 {
+                // Nothing to write: wait for the upstream. The pipe is empty, so `EAGAIN` is
+                // the socket's and may clear its readiness.
                 match timeout(idle, src.readable()).await {
                     Err(_) => return Err(SpliceError::UpstreamIdle),
                     Ok(Err(e)) => return Err(SpliceError::Upstream(e)),
                     Ok(Ok(())) => {}
                 }
-            }
-            let fill = src.try_io(Interest::READABLE, || {
-                splice(src.as_raw_fd(), pipe.write.as_raw_fd(), want)
-            });
+                src.try_io(Interest::READABLE, || splice(from, to, want).map(Some))
+            } else {
+                // The pipe holds bytes and may be out of slots: `EAGAIN` must keep the
+                // readiness (see the module docs). Drain first either way.
+                src.try_io(Interest::READABLE, || keep_ready(splice(from, to, want)))
+            };
             match fill {
-                Ok(0) => eof = true,
-                Ok(n) => {
+                Ok(Some(0)) => eof = true,
+                Ok(Some(n)) => {
                     in_pipe += n;
                     if let Some(l) = left.as_mut() {
                         *l -= n as u64;
                     }
                 }
+                // The pipe is out of slots, or the socket is empty: readiness kept.
+                Ok(None) => {}
+                // The socket is empty (readiness cleared), or tokio already knew it.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(SpliceError::Upstream(e)),
             }
@@ -145,6 +185,7 @@ pub async fn relay(
                 Ok(Err(e)) => return Err(SpliceError::Client(e)),
                 Ok(Ok(())) => {}
             }
+            // The pipe holds bytes: `EAGAIN` is the client socket's and clears its readiness.
             let drain = dst.try_io(Interest::WRITABLE, || {
                 splice(pipe.read.as_raw_fd(), dst.as_raw_fd(), in_pipe)
             });
