@@ -9,6 +9,7 @@ pub mod http;
 pub mod json;
 pub mod log;
 pub mod m3u;
+pub mod proto;
 pub mod relay;
 pub mod server;
 pub mod slots;

@@ -1,0 +1,16 @@
+//! MPEG-TS, sans-IO.
+//!
+//! - [`packet`]: one packet's header and adaptation field, PCR and 33-bit clock arithmetic, null
+//!   packets.
+//! - [`psi`]: PAT and PMT sections (reassembly, CRC32/MPEG-2, parsing, writing, packetising) and
+//!   stream classification.
+//! - [`pes`]: PES headers (PTS/DTS read and shifted in place) and keyframe detection.
+//! - [`splice`]: [`splice::Splicer`], one continuous valid stream across source switches, and
+//!   [`splice::Slate`] for looping one file.
+//! - [`synth`]: synthetic streams and an output checker for tests, benches and fuzzing.
+
+pub mod packet;
+pub mod pes;
+pub mod psi;
+pub mod splice;
+pub mod synth;
