@@ -445,17 +445,6 @@ impl StreamKind {
             _ => StreamKind::Data,
         }
     }
-
-    /// Kinds are matched across sources by this class (video with video, whatever the codec).
-    pub fn class(self) -> u8 {
-        match self {
-            StreamKind::Video(_) => 0,
-            StreamKind::Audio => 1,
-            StreamKind::Subtitle => 2,
-            StreamKind::Data => 3,
-            StreamKind::Sections => 4,
-        }
-    }
 }
 
 /// What makes two streams "the same codec" for a decoder: the stream type plus, for the types

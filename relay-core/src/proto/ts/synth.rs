@@ -56,6 +56,9 @@ pub struct SynthSource {
     pub rai: bool,
     /// Send the PES with DTS and PTS (PTS one frame later), as with B-frames.
     pub dts: bool,
+    /// How late (90 kHz) audio is sent after the video of the same time, as muxers that pack
+    /// audio in large PES do.
+    pub audio_late: u64,
 }
 
 impl Default for SynthSource {
@@ -78,6 +81,7 @@ impl Default for SynthSource {
             audio_bytes: 200,
             rai: true,
             dts: false,
+            audio_late: 0,
         }
     }
 }
@@ -299,7 +303,7 @@ impl SynthSource {
                 cc.section(&mut out, self.pmt_pid, &pmt);
             }
             if let Some(apid) = self.audio_pid {
-                while audio_t <= t {
+                while audio_t + self.audio_late <= t {
                     let apts = ts_add(self.start, audio_t as i64);
                     let data = frame(0, self.tag, 1, true, audio_index, self.audio_bytes);
                     let pes = pes_bytes(0xc0, apts, None, &data, true);
@@ -334,6 +338,17 @@ impl SynthSource {
             let flags = if key && self.rai { 0x40 } else { 0 };
             let pcr_here = self.pcr_pid.is_none().then_some(pcr);
             pes_packets(&mut out, &mut cc, self.video_pid, &pes, flags, pcr_here);
+        }
+        // The audio still due at the end, as a muxer flushes it.
+        if let Some(apid) = self.audio_pid {
+            while audio_t < self.frames as u64 * self.frame_ticks {
+                let apts = ts_add(self.start, audio_t as i64);
+                let data = frame(0, self.tag, 1, true, audio_index, self.audio_bytes);
+                let pes = pes_bytes(0xc0, apts, None, &data, true);
+                pes_packets(&mut out, &mut cc, apid, &pes, 0, None);
+                audio_index += 1;
+                audio_t += self.audio_ticks.max(1);
+            }
         }
         out
     }
