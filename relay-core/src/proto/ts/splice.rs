@@ -113,10 +113,12 @@ pub struct SpliceOptions {
     /// beyond one frame duration (default 0).
     pub min_gap_ticks: u64,
     /// How far (90 kHz ticks of the anchor's decode time) a new source is read past its
-    /// keyframe before it starts, waiting for its audio to show the PES that covers the
-    /// keyframe's time (default 0.5 s). Muxers send audio in PES of up to about half a second,
-    /// often after the video they go with: without looking ahead a switch loses that much
-    /// audio; looking ahead delays the new source once by up to this long. 0: start at once.
+    /// keyframe before it starts, until each audio stream has started a PES (default 0.5 s).
+    /// Muxers send audio in PES of up to about half a second, often some frames after the video
+    /// they go with; seeing that PES before the offset is chosen lets the offset be nudged
+    /// ([`MAX_NUDGE_TICKS`]) so the PES is kept rather than dropped for starting a few ms too
+    /// early (a hole of one PES). Costs up to this much delay, once per source. 0: start at
+    /// once.
     pub lookahead_ticks: u64,
 }
 
@@ -822,6 +824,7 @@ impl Splicer {
         }
         src.streams.iter().enumerate().all(|(j, st)| {
             st.kind != StreamKind::Audio
+                || src.anchor == Some(j)
                 || pes_starts(&src.pre, j).iter().any(|(n, _)| *n > src.rap_at)
         })
     }
@@ -1395,7 +1398,7 @@ impl Slate {
 
 #[cfg(test)]
 mod tests {
-    use super::super::synth::{Expect, Report, SeenPes, SynthSource, check};
+    use super::super::synth::{Expect, Report, SeenPes, SynthSource, check, check_structure};
     use super::*;
     use proptest::prelude::*;
 
@@ -1617,6 +1620,53 @@ mod tests {
             ..SpliceOptions::default()
         });
         assert!(at_once >= 2 * 27_000, "{at_once} vs {ahead}");
+    }
+
+    #[test]
+    fn radio_switches_on_audio_alone() {
+        // Audio-only programs (the "video" of the generator typed as AAC): the audio is the
+        // anchor, every PES start a place to begin.
+        let radio = |s: SynthSource| SynthSource {
+            video_type: 0x0f,
+            audio_pid: None,
+            frame_ticks: 1920,
+            ..s
+        };
+        let a = radio(source_a()).generate();
+        let b = radio(SynthSource {
+            pcr_delay: 63_000,
+            ..source_b()
+        })
+        .generate();
+        let cut = pes_start(&a, 0x100, 40) + 2;
+        let feeds = [
+            Feed {
+                ts: &a,
+                from: 0,
+                to: cut,
+                end: SourceEnd::Cut,
+            },
+            Feed {
+                ts: &b,
+                from: pes_start(&b, 0x200, 7) + 1,
+                to: usize::MAX,
+                end: SourceEnd::Complete,
+            },
+        ];
+        let (out, s) = run(&feeds, SpliceOptions::default(), 3);
+        let r = check(&out, Expect::default()).unwrap();
+        let pes = on(&r, 0x100);
+        assert_eq!(pes.iter().filter(|p| p.tag == 1).count(), 40);
+        // B from its first PES after its tables (which come with frame 25), a PES after A's
+        // last.
+        let first_b = pes.iter().find(|p| p.tag == 2).unwrap();
+        assert_eq!(first_b.index, 25);
+        let last_a = pes.iter().rfind(|p| p.tag == 1).unwrap();
+        assert_eq!(
+            packet::ts_diff(first_b.decode.unwrap(), last_a.decode.unwrap()),
+            1920
+        );
+        assert_eq!(s.stats().splices, 1);
     }
 
     #[test]
@@ -1922,32 +1972,6 @@ mod tests {
         assert!(s.stats().dropped_unmapped > 0);
     }
 
-    /// Structure only, for arbitrary input: whole packets with sync, readable headers,
-    /// continuity counters continuing on every PID.
-    fn structure(out: &[u8]) -> Result<(), String> {
-        if !out.len().is_multiple_of(PACKET) {
-            return Err("partial packet".into());
-        }
-        let mut cc: Vec<(u16, u8)> = Vec::new();
-        for (i, p) in out.chunks(PACKET).enumerate() {
-            let h = Header::parse(p).map_err(|e| format!("{i}: {e}"))?;
-            if h.pid == PID_NULL {
-                continue;
-            }
-            match cc.iter_mut().find(|(q, _)| *q == h.pid) {
-                Some((_, c)) => {
-                    let want = if h.has_payload { (*c + 1) & 15 } else { *c };
-                    if h.cc != want {
-                        return Err(format!("{i}: pid {:#x} cc {} after {}", h.pid, h.cc, c));
-                    }
-                    *c = h.cc;
-                }
-                None => cc.push((h.pid, h.cc)),
-            }
-        }
-        Ok(())
-    }
-
     fn arb_source(tag: u8) -> impl Strategy<Value = SynthSource> {
         (
             (0x20u16..0x1ff0, 0x20u16..0x1ff0, 0x20u16..0x1ff0),
@@ -2082,7 +2106,8 @@ mod tests {
                 }
             }
             s.flush(&mut out);
-            prop_assert!(structure(&out).is_ok(), "{:?}", structure(&out));
+            let res = check_structure(&out);
+            prop_assert!(res.is_ok(), "{:?}", res);
         }
 
         /// Real-shaped input mutated at random bytes: never a panic, output structured.
@@ -2105,7 +2130,8 @@ mod tests {
                 s.push(&b, &mut out);
             }
             s.flush(&mut out);
-            prop_assert!(structure(&out).is_ok(), "{:?}", structure(&out));
+            let res = check_structure(&out);
+            prop_assert!(res.is_ok(), "{:?}", res);
         }
     }
 }
