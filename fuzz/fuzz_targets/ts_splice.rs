@@ -37,7 +37,13 @@ fn raw(data: &[u8]) {
     let mut s = Splicer::new(options(byte(head, 0)));
     let mut out = Vec::new();
     // Cut points and piece sizes on packet boundaries, unless bit 3 / bit 7 asks otherwise.
-    let align = |n: usize| if byte(head, 0) & 8 == 0 { n / PACKET * PACKET } else { n };
+    let align = |n: usize| {
+        if byte(head, 0) & 8 == 0 {
+            n / PACKET * PACKET
+        } else {
+            n
+        }
+    };
     let cuts = [
         align(usize::from(byte(head, 1)) * body.len() / 256),
         align(usize::from(byte(head, 2)) * body.len() / 256),
@@ -45,7 +51,10 @@ fn raw(data: &[u8]) {
     let (a, b) = (cuts[0].min(cuts[1]), cuts[0].max(cuts[1]));
     let p3 = byte(head, 3);
     let piece = (usize::from(p3 & 0x3f) + 1) * PACKET + usize::from(p3 >> 7);
-    for (n, src) in [&body[..a], &body[a..b], &body[b..]].into_iter().enumerate() {
+    for (n, src) in [&body[..a], &body[a..b], &body[b..]]
+        .into_iter()
+        .enumerate()
+    {
         for chunk in src.chunks(piece) {
             // Whole packets only, as the Aligner hands them over (and a tail, to be dropped).
             s.push(chunk, &mut out);
@@ -118,7 +127,14 @@ fn synthetic(data: &[u8]) {
     let mut s = Splicer::new(opts);
     let mut out = Vec::new();
     s.push(&a[..cut * PACKET], &mut out);
-    s.switch(if cut == na { SourceEnd::Complete } else { SourceEnd::Cut }, &mut out);
+    s.switch(
+        if cut == na {
+            SourceEnd::Complete
+        } else {
+            SourceEnd::Cut
+        },
+        &mut out,
+    );
     s.push(&b[join * PACKET..], &mut out);
     s.switch(SourceEnd::Complete, &mut out);
     s.flush(&mut out);
