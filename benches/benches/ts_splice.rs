@@ -59,6 +59,22 @@ fn splice(c: &mut Criterion) {
         .map(|(i, (x, y))| if i % 2 == 0 { x } else { y })
         .collect();
     let total: usize = parts.iter().map(|p| p.len()).sum();
+    // Once, untimed: the parts really are spliced in (those holding a keyframe after their
+    // tables: most of them).
+    {
+        let (mut s, mut out) = (Splicer::default(), Vec::new());
+        for part in &parts {
+            s.push(part, &mut out);
+            s.switch(SourceEnd::Cut, &mut out);
+        }
+        let n = s.stats().splices as usize;
+        assert!(
+            n * 4 >= parts.len() * 3,
+            "{n} of {}: {:?}",
+            parts.len(),
+            s.stats()
+        );
+    }
     group.throughput(Throughput::Bytes(total as u64));
     group.bench_function("switch_every_second", |bench| {
         bench.iter_batched_ref(

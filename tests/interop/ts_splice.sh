@@ -135,15 +135,20 @@ counters() {
 # program FILE PMT_PID STREAMS: ffprobe's program PMT PID and the streams as "codec,id" words.
 program() {
     local pmt got want
-    pmt=$(ffprobe -v error -show_entries program=pmt_pid -of default=nw=1:nk=1 "$1" | head -n 1)
+    pmt=$(ffprobe -v error -show_entries program=pmt_pid -of default=nw=1:nk=1 "$1")
+    pmt=$(head -n 1 <<<"$pmt")
     [ "$pmt" = "$2" ] || why "PMT PID of $(basename "$1"): $pmt, want $2"
     got=$(ffprobe -v error -probesize 100M -analyzeduration 100M -show_entries stream=codec_name,id -of csv=p=0 "$1" | grep . | sort -u | tr '\n' ' ')
     want=$(printf '%s\n' $3 | sort -u | tr '\n' ' ')
     [ "$got" = "$want" ] || { why "streams of $(basename "$1"): [$got], want [$want]"; return 1; }
 }
+# (Outputs are read whole before filtering: a reader that stops early would kill the writer with
+# SIGPIPE, which pipefail turns into a failure.)
 video_frames() {
-    ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
-        -of csv=p=0 "$1" | grep -m 1 .
+    local o
+    o=$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets \
+        -of csv=p=0 "$1")
+    grep -m 1 . <<<"$o"
 }
 FA=$(video_frames "$M/a.ts")
 
@@ -236,10 +241,11 @@ check_no_rewrite() {
     counters "$out"
     # Timestamps kept: B's video resumes near its own 1000 s base.
     local t
-    t=$(ffprobe -v error -select_streams v:0 -show_entries packet=dts_time -of csv=p=0 "$out" | awk -F, '$1 > 900 { print; exit }')
+    t=$(ffprobe -v error -select_streams v:0 -show_entries packet=dts_time -of csv=p=0 "$out")
+    t=$(awk -F, '$1 > 900 { print; exit }' <<<"$t")
     [ -n "$t" ] || why "no packet kept B's timestamps (over 900 s)"
 }
-check "timestamps kept (--no-rewrite, discontinuity_indicator): ffmpeg -xerror decodes across the jump" check_no_rewrite
+check "timestamps kept (--no-rewrite): ffmpeg -xerror decodes across the jump, B keeps its own clock" check_no_rewrite
 
 summary
 [ "$FAILED" = 0 ]

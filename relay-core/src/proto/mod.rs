@@ -1,4 +1,4 @@
-//! Sans-IO parsers and writers: no tokio, std::net or std::fs here.
+//! Sans-IO parsers and writers: no async runtime, no sockets, no file system here.
 //!
 //! - [`ts`]: MPEG-TS packets, PSI tables, PES timestamps and the splicer that keeps one output
 //!   stream valid across source switches.

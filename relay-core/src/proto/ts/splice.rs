@@ -454,7 +454,8 @@ impl Splicer {
         self.source = Source::new();
     }
 
-    /// End of output: everything held is sent as it is.
+    /// End of output: everything held is sent as it is (a source that was cut rather than
+    /// finished should get [`Splicer::switch`] with [`SourceEnd::Cut`] first).
     pub fn flush(&mut self, out: &mut impl BufMut) {
         if self.source.phase == Phase::Ahead {
             self.start_source();
