@@ -7,7 +7,8 @@
 //! - [`uri`]: RFC 3986 references, resolution, percent coding.
 //! - [`m3u`]: extended M3U playlists (IPTV catalogs), streaming parser and writer.
 //! - [`hls`]: the lossless HLS playlist rewriter and its one-pass [`hls::Summary`].
-//! - [`ts`]: MPEG-TS packet alignment and random-access points.
+//! - [`ts`]: MPEG-TS: packet alignment, random-access points, PSI and PES, and the splicer
+//!   that keeps one output stream valid across source switches.
 //! - [`json`]: the small JSON string writer and flat-object reader.
 //! - [`base64`]: standard and URL-safe base64.
 //! - [`hdhr`]: HDHomeRun tuner emulation: device ids with their check digit, the discover and
