@@ -1,0 +1,3 @@
+//! Sans-IO parsers and writers: bytes in, values out, no sockets, files or runtime.
+pub mod gzip;
+pub mod xmltv;
