@@ -491,8 +491,7 @@ impl Reader {
                     if !keep {
                         return Advance::Again;
                     }
-                    let xml = std::str::from_utf8(&self.buf[start..end]).unwrap_or("");
-                    parse(kind, xml, &mut self.stats)
+                    parse(kind, &self.buf[start..end], &mut self.stats)
                 }
                 Err(mut resume) => {
                     if keep && buf.len() - start > MAX_ELEMENT_BYTES {
@@ -564,8 +563,7 @@ impl Reader {
             _ => return Advance::Again,
         };
         if self_closing {
-            let xml = std::str::from_utf8(&self.buf[at..=e]).unwrap_or("");
-            return parse(kind, xml, &mut self.stats);
+            return parse(kind, &self.buf[at..=e], &mut self.stats);
         }
         self.state = State::Element {
             kind,
@@ -590,7 +588,7 @@ impl Reader {
 }
 
 /// Parses a complete kept element into its step.
-fn parse(kind: Kind, xml: &str, stats: &mut ReadStats) -> Advance {
+fn parse(kind: Kind, xml: &[u8], stats: &mut ReadStats) -> Advance {
     let mut p = Parser::new(xml);
     let step = match kind {
         Kind::Channel => p.channel().map(|c| {
@@ -704,6 +702,14 @@ fn find_end(buf: &[u8], mut i: usize, name: &[u8]) -> Result<usize, usize> {
     }
 }
 
+/// Whether `s` is an XML name (what canonical XML may use for elements and attributes).
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    let start = |c: char| c.is_alphabetic() || c == '_' || c == ':';
+    chars.next().is_some_and(start)
+        && chars.all(|c| start(c) || c.is_alphanumeric() || matches!(c, '-' | '.' | '\u{B7}'))
+}
+
 fn unescape(raw: &str, bad: &mut u64) -> String {
     let mut s = String::with_capacity(raw.len());
     unescape_into(raw, &mut s, bad);
@@ -732,11 +738,14 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
-    fn new(xml: &'a str) -> Self {
-        let mut r = quick_xml::Reader::from_str(xml);
+    /// `xml` is UTF-8 (the transcoder's output); quick-xml checks each event again.
+    fn new(xml: &'a [u8]) -> Self {
+        let mut r = quick_xml::Reader::from_reader(xml);
         let c = r.config_mut();
-        c.check_end_names = false;
-        c.allow_unmatched_ends = true;
+        // A mismatched end tag stops the element there (counted as malformed): nesting
+        // guessed past it would differ from what a second reading of our output sees.
+        c.check_end_names = true;
+        c.allow_unmatched_ends = false;
         c.allow_dangling_amp = true;
         Parser {
             r,
@@ -799,10 +808,17 @@ impl<'a> Parser<'a> {
     }
 
     fn attr(&mut self, e: &BytesStart<'_>, name: &str) -> Option<String> {
-        self.attrs(e)
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
+        for attr in e.attributes().with_checks(false) {
+            let Ok(attr) = attr else {
+                self.malformed = true;
+                return None;
+            };
+            if attr.key.as_ref() == name {
+                let value = unescape(&attr.value, &mut self.bad_entities);
+                return self.value(value);
+            }
+        }
+        None
     }
 
     fn push_ref(&mut self, name: &str, out: &mut String) {
@@ -871,6 +887,9 @@ impl<'a> Parser<'a> {
         out.push(b'<');
         out.extend_from_slice(name.as_bytes());
         for (k, v) in self.attrs(e) {
+            if !is_name(&k) {
+                continue;
+            }
             out.push(b' ');
             out.extend_from_slice(k.as_bytes());
             out.extend_from_slice(b"=\"");
@@ -883,7 +902,12 @@ impl<'a> Parser<'a> {
 
     /// Writes the element just read as `e` (and, unless `empty`, everything through its end)
     /// as canonical XML.
+    /// An element whose name is not an XML name ends the parse there (malformed).
     fn canonical(&mut self, e: &BytesStart<'_>, empty: bool, out: &mut Vec<u8>) {
+        if !is_name(e.name().as_ref()) {
+            self.malformed = true;
+            return;
+        }
         let name = self.open_tag(e, empty, out);
         if empty {
             return;
@@ -892,8 +916,10 @@ impl<'a> Parser<'a> {
         let mut text = String::new();
         while let Some(ev) = self.event() {
             match ev {
-                Event::Start(s) if stack.len() >= MAX_DEPTH => {
-                    let _ = s;
+                Event::Start(s) | Event::Empty(s) if !is_name(s.name().as_ref()) => {
+                    self.malformed = true;
+                }
+                Event::Start(_) if stack.len() >= MAX_DEPTH => {
                     self.oversized += 1;
                     self.skip();
                 }
@@ -935,6 +961,10 @@ impl<'a> Parser<'a> {
     }
 
     fn extra(&mut self, e: &BytesStart<'_>, empty: bool) -> Option<Extra> {
+        if !is_name(e.name().as_ref()) {
+            self.malformed = true;
+            return None;
+        }
         let mut xml = Vec::new();
         self.canonical(e, empty, &mut xml);
         let xml = self.value(String::from_utf8_lossy(&xml).into_owned())?;

@@ -118,9 +118,11 @@ impl Transcoder {
         if !self.carry.is_empty() {
             let carry = std::mem::take(&mut self.carry);
             // An incomplete sequence at the very end.
+            let from = out.len();
             for b in carry {
                 self.recode_byte(b, out);
             }
+            strip_dropped(out, from);
         }
     }
 
@@ -143,34 +145,22 @@ impl Transcoder {
     }
 
     fn decode(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        let from = out.len();
+        self.decode_raw(bytes, out);
+        strip_dropped(out, from);
+    }
+
+    fn decode_raw(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
         match self.encoding() {
             Encoding::Utf8 | Encoding::Unknown => {
-                let mut rest = bytes;
-                if !self.carry.is_empty() {
-                    // Complete the carried sequence with as few bytes as it needs.
-                    while !rest.is_empty() && self.carry.len() < 4 {
-                        self.carry.push(rest[0]);
-                        rest = &rest[1..];
-                        match std::str::from_utf8(&self.carry) {
-                            Ok(s) => {
-                                out.extend_from_slice(s.as_bytes());
-                                self.carry.clear();
-                                break;
-                            }
-                            Err(e) if e.error_len().is_some() => {
-                                let carry = std::mem::take(&mut self.carry);
-                                let first = carry[0];
-                                self.recode_byte(first, out);
-                                // Re-decode what followed the bad first byte.
-                                let tail = carry[1..].to_vec();
-                                self.decode_utf8(&tail, out);
-                                break;
-                            }
-                            Err(_) => {}
-                        }
-                    }
+                if self.carry.is_empty() {
+                    self.decode_utf8(bytes, out);
+                } else {
+                    // A sequence was cut by the last chunk boundary: decode it with this chunk.
+                    let mut joined = std::mem::take(&mut self.carry);
+                    joined.extend_from_slice(bytes);
+                    self.decode_utf8(&joined, out);
                 }
-                self.decode_utf8(rest, out);
             }
             Encoding::Latin1 | Encoding::Windows1252 => {
                 decode_single(bytes, out, windows_1252);
@@ -179,7 +169,8 @@ impl Transcoder {
         }
     }
 
-    /// Decodes UTF-8, recoding invalid bytes; a sequence cut at the end goes to `carry`.
+    /// Decodes UTF-8, recoding invalid bytes; a sequence cut at the end goes to `carry` (which
+    /// is empty on entry).
     fn decode_utf8(&mut self, mut rest: &[u8], out: &mut Vec<u8>) {
         loop {
             match std::str::from_utf8(rest) {
@@ -198,14 +189,8 @@ impl Transcoder {
                             rest = &rest[good + n..];
                         }
                         None => {
-                            if self.carry.is_empty() {
-                                self.carry.extend_from_slice(&rest[good..]);
-                            } else {
-                                // Only reached from the carry path: decode byte by byte.
-                                for &b in &rest[good..] {
-                                    self.recode_byte(b, out);
-                                }
-                            }
+                            // An incomplete sequence at the end: wait for the next chunk.
+                            self.carry.extend_from_slice(&rest[good..]);
                             return;
                         }
                     }
@@ -278,6 +263,43 @@ fn declared_encoding(decl: &str) -> Option<&str> {
     Some(&rest[..rest.find(quote)?])
 }
 
+/// Characters the reader removes and the writer never writes: those XML 1.0 forbids (C0
+/// controls but tab, LF and CR; U+FFFE, U+FFFF) and the C1 controls U+0080..=U+009F
+/// (validators reject them as mis-encoded text).
+pub(super) fn is_dropped(c: char) -> bool {
+    matches!(c, '\0'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{80}'..='\u{9F}' | '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// Removes [`is_dropped`] characters from `out[from..]` (valid UTF-8).
+fn strip_dropped(out: &mut Vec<u8>, from: usize) {
+    let suspect =
+        |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xc2 || b == 0xef;
+    let Some(first) = out[from..].iter().position(|&b| suspect(b)) else {
+        return;
+    };
+    let mut w = from + first;
+    let mut r = w;
+    while r < out.len() {
+        let b = out[r];
+        let drop = match b {
+            0xc2 => matches!(out.get(r + 1), Some(0x80..=0x9f)).then_some(2),
+            0xef => (out.get(r + 1) == Some(&0xbf) && matches!(out.get(r + 2), Some(0xbe | 0xbf)))
+                .then_some(3),
+            _ if suspect(b) => Some(1),
+            _ => None,
+        };
+        match drop {
+            Some(n) => r += n,
+            None => {
+                out[w] = b;
+                w += 1;
+                r += 1;
+            }
+        }
+    }
+    out.truncate(w);
+}
+
 /// The character an entity or character reference names (`amp`, `#233`, `#xE9`), `None` when
 /// it is not one of XML's five or not a valid character.
 pub(super) fn resolve_ref(name: &str) -> Option<char> {
@@ -302,7 +324,7 @@ pub(super) fn resolve_ref(name: &str) -> Option<char> {
                 }
                 None => return None,
             };
-            char::from_u32(code).filter(|&c| c != '\0')
+            char::from_u32(code).filter(|&c| !is_dropped(c))
         }
     }
 }
@@ -314,11 +336,10 @@ pub(super) fn unescape_into(raw: &str, out: &mut String, bad: &mut u64) {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let window = &rest[1..rest.len().min(MAX_ENTITY_NAME + 2)];
-        match window
-            .find(';')
-            .and_then(|j| resolve_ref(&window[..j]).map(|c| (j, c)))
-        {
+        // Byte search: the window may end inside a multi-byte character; `;` never does.
+        let limit = rest.len().min(MAX_ENTITY_NAME + 2);
+        let semi = rest.as_bytes()[1..limit].iter().position(|&b| b == b';');
+        match semi.and_then(|j| resolve_ref(&rest[1..1 + j]).map(|c| (j, c))) {
             Some((j, c)) => {
                 out.push(c);
                 rest = &rest[j + 2..];
@@ -445,6 +466,26 @@ mod tests {
             assert_eq!(s, "<t>café é endé", "chunk {chunk}");
             assert_eq!(recoded, 2);
         }
+        // Runs of lead bytes without continuations, cut anywhere (found by the fuzzer).
+        let leads = b"a\xe8\xe8\xe8b\xe8\xe8\xc3\xa9\xe8";
+        let whole = transcode(leads, leads.len()).0;
+        assert_eq!(whole, "aèèèbèèéè");
+        for chunk in 1..leads.len() {
+            assert_eq!(transcode(leads, chunk).0, whole, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn forbidden_characters_are_dropped_on_the_way_in() {
+        let input = "<t>a\u{1}b\u{85}c\u{FFFE}d\te\u{FFFD}\u{9F}</t>".as_bytes();
+        for chunk in [1, 2, 100] {
+            assert_eq!(transcode(input, chunk).0, "<t>abcd\te\u{FFFD}</t>");
+        }
+        // Windows-1252's undefined 0x81 decodes to a C1 control: dropped too.
+        assert_eq!(transcode(b"<t>\x81x\xe9</t>", 100).0, "<t>x\u{e9}</t>");
+        assert_eq!(resolve_ref("#133"), None);
+        assert_eq!(resolve_ref("#1"), None);
+        assert_eq!(resolve_ref("#9"), Some('\t'));
     }
 
     #[test]
@@ -458,6 +499,11 @@ mod tests {
         );
         assert_eq!(s, "a & b <éé&nbsp; & &#0; &#xZZ; &");
         assert_eq!(bad, 5);
+        // A window ending inside a multi-byte character (found by the fuzzer).
+        let long = format!("&{}é", "x".repeat(MAX_ENTITY_NAME));
+        s.clear();
+        unescape_into(&long, &mut s, &mut bad);
+        assert_eq!(s, long);
     }
 
     #[test]

@@ -56,12 +56,20 @@ fn parse_zone(z: &str) -> Option<i64> {
     match b.first() {
         None => Some(0),
         Some(&sign @ (b'+' | b'-')) => {
-            let rest: Vec<u8> = b[1..].iter().copied().filter(|&c| c != b':').collect();
-            if !(rest.len() == 2 || rest.len() == 4) || !rest.iter().all(u8::is_ascii_digit) {
+            let mut rest = [0u8; 4];
+            let mut n = 0;
+            for &c in b[1..].iter().filter(|&&c| c != b':') {
+                if n == 4 || !c.is_ascii_digit() {
+                    return None;
+                }
+                rest[n] = c;
+                n += 1;
+            }
+            if n != 2 && n != 4 {
                 return None;
             }
             let h = i64::from((rest[0] - b'0') * 10 + (rest[1] - b'0'));
-            let m = if rest.len() == 4 {
+            let m = if n == 4 {
                 i64::from((rest[2] - b'0') * 10 + (rest[3] - b'0'))
             } else {
                 0

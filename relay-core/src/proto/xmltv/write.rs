@@ -123,7 +123,7 @@ pub fn write_channel(out: &mut Vec<u8>, c: &Channel) {
     out.extend_from_slice(b">\n");
     if c.display_names.iter().all(|t| blank(&t.value)) {
         let id = Text {
-            value: c.id.clone(),
+            value: c.id.trim().to_owned(),
             lang: None,
         };
         texts(out, "display-name", std::slice::from_ref(&id));
