@@ -326,3 +326,81 @@ fn an_empty_guide_answers_nothing() {
     assert_eq!(g.stats().catalog_unmatched, 1);
     let _ = Text::default();
 }
+
+mod store_round_trip {
+    use super::*;
+    use crate::proto::xmltv::{Credit, EpisodeNum, Extra, Icon, Rating};
+    use proptest::prelude::*;
+
+    fn s() -> impl Strategy<Value = String> {
+        // Any text, empty included; long enough to cross the interning limit sometimes.
+        "\\PC{0,80}"
+    }
+
+    fn o() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(s())
+    }
+
+    prop_compose! {
+        fn programme()(
+            titles in proptest::collection::vec((s(), o()), 0..3),
+            descs in proptest::collection::vec((s(), o()), 0..2),
+            cats in proptest::collection::vec((s(), o()), 0..3),
+            date in o(),
+            eps in proptest::collection::vec((s(), o()), 0..2),
+            icons in proptest::collection::vec((s(), o(), o()), 0..2),
+            ratings in proptest::collection::vec((s(), o(), proptest::collection::vec((s(), o(), o()), 0..2)), 0..2),
+            credits in proptest::collection::vec((s(), s(), o(), o(), s()), 0..3),
+            attrs in proptest::collection::vec((s(), s()), 0..2),
+            extras in proptest::collection::vec((s(), s()), 0..2),
+            start in -1_000_000_000i64..4_000_000_000,
+            dur in proptest::option::of(0i64..100_000),
+        ) -> Programme {
+            let text = |v: Vec<(String, Option<String>)>| v.into_iter().map(|(value, lang)| Text { value, lang }).collect();
+            let icon = |(src, width, height)| Icon { src, width, height };
+            Programme {
+                channel: "a.id".into(),
+                start,
+                stop: dur.map(|d| start + d),
+                titles: text(titles),
+                sub_titles: Vec::new(),
+                descs: text(descs),
+                categories: text(cats),
+                date,
+                episode_nums: eps.into_iter().map(|(value, system)| EpisodeNum { value, system }).collect(),
+                icons: icons.into_iter().map(icon).collect(),
+                ratings: ratings.into_iter().map(|(value, system, icons)| Rating {
+                    value, system, icons: icons.into_iter().map(icon).collect(),
+                }).collect(),
+                credits: credits.into_iter().map(|(kind, name, role, guest, extra)| Credit { kind, name, role, guest, extra }).collect(),
+                attrs,
+                extras: extras.into_iter().map(|(name, xml)| Extra { name, xml }).collect(),
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_store_keeps_every_field(progs in proptest::collection::vec(programme(), 1..6)) {
+            // One channel per programme: no stop filling, no duplicates.
+            let catalog: Vec<CatalogChannel> = (0..progs.len())
+                .map(|i| cat(&format!("c{i}"), &format!("g{i}"), "", "", 0.0))
+                .collect();
+            let mut b = Builder::new(&catalog, BuildOptions { from: i64::MIN / 2, to: i64::MAX / 2, normalised: false });
+            for (i, p) in progs.iter().enumerate() {
+                let mut p = p.clone();
+                p.channel = format!("g{i}");
+                b.add_programme(&p);
+            }
+            let g = b.finish();
+            for (i, p) in progs.iter().enumerate() {
+                let back: Vec<Programme> = g.programmes(&format!("c{i}")).collect();
+                let mut expected = p.clone();
+                expected.channel = format!("g{i}");
+                prop_assert_eq!(back, vec![expected]);
+            }
+            let text: usize = progs.iter().map(|p| p.text_bytes() - p.channel.len() + 2).sum();
+            prop_assert_eq!(g.stats().text_bytes, text);
+        }
+    }
+}

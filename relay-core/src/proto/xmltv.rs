@@ -19,10 +19,12 @@
 //! - Structure: top-level elements are framed by a byte scanner (aware of comments and CDATA)
 //!   and each complete `<channel>` or `<programme>` is parsed by quick-xml. Anything else at the
 //!   top level (unknown elements, text, doctype, processing instructions) is skipped; unknown
-//!   wrappers are looked into, so programmes are found wherever they sit. A malformed element is
-//!   kept as far as it parsed and counted; lines of any length are fine (lines mean nothing here).
+//!   wrappers are looked into, so programmes are found wherever they sit. A malformed element
+//!   (a mismatched end tag, a tag name that is no XML name) is kept as far as it parsed and
+//!   counted; lines of any length are fine (lines mean nothing here).
 //! - Encodings: see [`Encoding`]. The input is decoded to UTF-8 before parsing; nothing is
-//!   ever rejected for its bytes.
+//!   ever rejected for its bytes. Characters XML 1.0 forbids and the C1 controls are dropped
+//!   on the way in (and never resolved from `&#...;`), so what is read can always be written.
 //! - Entities: XML's five and numeric references are resolved; any other (`&nbsp;`, a bare `&`)
 //!   is kept as literal text and counted in [`ReadStats::bad_entities`].
 //! - Times: see [`parse_time`]; a bad or missing `start` skips the programme (counted), a bad
