@@ -20,6 +20,7 @@ for t in $targets; do
     case $t in
         request_head|response_head|chunked) dict=(-dict=http.dict) ;;
         hls_rewrite) dict=(-dict=hls.dict) ;;
+        xmltv_read) dict=(-dict=xmltv.dict) ;;
     esac
     echo "--- $t (${secs}s)"
     "target/$host/release/$t" "corpus/$t" "corpus-seed/$t" "${dict[@]}" -max_total_time="$secs" \

@@ -185,7 +185,184 @@ pub fn live_ts(gops: usize, gop: usize) -> Vec<u8> {
     out
 }
 
+/// Series titles of the sample guide (titles repeat across a real guide).
+const SERIES: [&str; 16] = [
+    "The Morning Show",
+    "Le Journal de 20h",
+    "Télé Matin",
+    "Champions League Live",
+    "Nature's Wonders",
+    "Cooking with Ana",
+    "Premier League Highlights",
+    "Crime Scene Berlin",
+    "Les Experts: Miami",
+    "World News Tonight",
+    "Kids Club",
+    "Documentary: Deep Sea",
+    "Late Night Comedy",
+    "Motorsport Weekly",
+    "Film: The Long Road",
+    "Weather & Traffic",
+];
+const CATEGORIES: [&str; 8] = [
+    "News",
+    "Sports",
+    "Movie",
+    "Series",
+    "Documentary",
+    "Kids",
+    "Entertainment",
+    "Magazine",
+];
+const WORDS: [&str; 24] = [
+    "the",
+    "a",
+    "new",
+    "episode",
+    "where",
+    "our",
+    "team",
+    "travels",
+    "to",
+    "discover",
+    "city",
+    "été",
+    "château",
+    "with",
+    "guests",
+    "and",
+    "surprising",
+    "results",
+    "live",
+    "from",
+    "studio",
+    "match",
+    "between",
+    "rivals",
+];
+
+/// A reproducible XMLTV guide written piece by piece, so a large guide never has to sit in
+/// memory: `channels` channel definitions (`ch{i}.example`, display name `Channel {i}`) then
+/// `per_channel` programmes for each, channel after channel, 30 minutes each from
+/// 2024-01-01 00:00 +0100. A programme has a title (16 series), a description of 0 to 8 words,
+/// a category, an episode number on one in two and a sub-title on one in six, one programme
+/// per line: about 230 bytes.
+#[derive(Debug)]
+pub struct GuideGen {
+    channels: usize,
+    per_channel: usize,
+    /// Next item: `0..channels` channel definitions, then programmes.
+    next: usize,
+    rng: XorShift,
+}
+
+impl GuideGen {
+    /// A generator; nothing is produced until [`fill`](Self::fill).
+    pub fn new(channels: usize, per_channel: usize) -> Self {
+        GuideGen {
+            channels,
+            per_channel,
+            next: 0,
+            rng: XorShift(0x2545_f491_4f6c_dd1d),
+        }
+    }
+
+    /// Appends at least `min` bytes (fewer only at the end); `false` once the guide is complete.
+    pub fn fill(&mut self, out: &mut Vec<u8>, min: usize) -> bool {
+        use std::io::Write;
+        let target = out.len() + min;
+        let total = self.channels + self.channels * self.per_channel;
+        if self.next > total {
+            return false;
+        }
+        if self.next == 0 {
+            out.extend_from_slice(
+                b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE tv SYSTEM \"xmltv.dtd\">\n\
+                  <tv generator-info-name=\"relay-benches\">\n",
+            );
+        }
+        while out.len() < target && self.next < total {
+            let i = self.next;
+            self.next += 1;
+            if i < self.channels {
+                let _ = writeln!(
+                    out,
+                    "  <channel id=\"ch{i}.example\"><display-name lang=\"en\">Channel {i}</display-name>\
+                     <icon src=\"http://logos.example.com/{i}.png\"/></channel>"
+                );
+                continue;
+            }
+            let p = i - self.channels;
+            let (ch, n) = (p / self.per_channel, p % self.per_channel);
+            let start = 1_704_063_600 + n as i64 * 1800; // 2024-01-01 00:00 +0100
+            let r = self.rng.next();
+            let _ = write!(out, "  <programme start=\"");
+            stamp(out, start);
+            let _ = write!(out, "\" stop=\"");
+            stamp(out, start + 1800);
+            let _ = write!(
+                out,
+                "\" channel=\"ch{ch}.example\"><title lang=\"en\">{}</title>",
+                SERIES[(r % 16) as usize]
+            );
+            if r.is_multiple_of(6) {
+                let _ = write!(out, "<sub-title>Part {}</sub-title>", n % 13 + 1);
+            }
+            let words = (r >> 8) % 9;
+            if words > 0 {
+                out.extend_from_slice(b"<desc>");
+                let mut w = r;
+                for k in 0..words {
+                    if k > 0 {
+                        out.push(b' ');
+                    }
+                    w = w.rotate_left(5) ^ 0x9e37_79b9;
+                    out.extend_from_slice(WORDS[(w % 24) as usize].as_bytes());
+                }
+                out.extend_from_slice(b".</desc>");
+            }
+            let _ = write!(
+                out,
+                "<category>{}</category>",
+                CATEGORIES[((r >> 16) % 8) as usize]
+            );
+            if r.is_multiple_of(2) {
+                let _ = write!(
+                    out,
+                    "<episode-num system=\"xmltv_ns\">{}.{}.</episode-num>",
+                    (r >> 24) % 10,
+                    n % 40
+                );
+            }
+            out.extend_from_slice(b"</programme>\n");
+        }
+        if self.next >= total {
+            out.extend_from_slice(b"</tv>\n");
+            self.next = total + 1;
+            return false;
+        }
+        true
+    }
+}
+
+/// `t` as `YYYYMMDDhhmmss +0100` (local time one hour ahead of UTC).
+fn stamp(out: &mut Vec<u8>, t: i64) {
+    let mut utc = Vec::new();
+    relay_core::proto::xmltv::format_time(t + 3600, &mut utc);
+    out.extend_from_slice(&utc[..14]);
+    out.extend_from_slice(b" +0100");
+}
+
+/// A whole sample guide in memory (see [`GuideGen`]).
+pub fn sample_guide(channels: usize, per_channel: usize) -> Vec<u8> {
+    let mut g = GuideGen::new(channels, per_channel);
+    let mut out = Vec::new();
+    while g.fill(&mut out, 1 << 20) {}
+    out
+}
+
 /// A fixed-seed xorshift64 generator: varied yet reproducible sample data.
+#[derive(Debug)]
 struct XorShift(u64);
 
 impl XorShift {

@@ -3,6 +3,7 @@ pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod events;
+pub mod guide;
 pub mod log;
 pub mod media;
 pub mod proto;

@@ -11,10 +11,13 @@
 //!   that keeps one output stream valid across source switches.
 //! - [`json`]: the small JSON string writer and flat-object reader.
 //! - [`base64`]: standard and URL-safe base64.
+//! - [`xmltv`]: a streaming XMLTV reader in bounded memory (any encoding, dirty input) and a
+//!   writer that validates against the XMLTV DTD; [`gzip`]: streaming gzip decoding.
 //! - [`hdhr`]: HDHomeRun tuner emulation: device ids with their check digit, the discover and
 //!   lineup bodies Plex and Jellyfin read.
 
 pub mod base64;
+pub mod gzip;
 pub mod hdhr;
 pub mod hls;
 pub mod http;
@@ -22,3 +25,4 @@ pub mod json;
 pub mod m3u;
 pub mod ts;
 pub mod uri;
+pub mod xmltv;
