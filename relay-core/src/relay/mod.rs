@@ -5,10 +5,12 @@
 //! - [`fanout`]: one upstream per live channel, many viewers, bounded queues.
 //! - [`pass`]: one upstream body to one client, with `splice(2)` ([`splice`], Linux) or a copy
 //!   loop over [`pool`] buffers.
+//! - [`hangup`]: noticing a client that hung up while its stream waits for the upstream.
 //! - [`objects`]: upstream objects (HLS playlists, segments, keys) held in memory and shared by
 //!   viewers, one fetch at a time.
 
 pub mod fanout;
+pub mod hangup;
 pub mod objects;
 pub mod pass;
 pub mod pool;

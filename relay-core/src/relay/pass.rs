@@ -129,7 +129,11 @@ impl Pass<'_> {
             if n == 0 {
                 return PassEnd::Complete;
             }
-            let got = match timeout(self.idle, self.body.stream.read(&mut buf[..n])).await {
+            let read = tokio::select! {
+                r = timeout(self.idle, self.body.stream.read(&mut buf[..n])) => r,
+                _ = super::hangup::hung_up(client) => return PassEnd::ClientGone,
+            };
+            let got = match read {
                 Err(_) => return PassEnd::Upstream(UpstreamError::Timeout(Phase::Body)),
                 Ok(Err(e)) => return PassEnd::Upstream(UpstreamError::Io(e)),
                 Ok(Ok(0)) if want.is_some() => {

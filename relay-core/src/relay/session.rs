@@ -210,6 +210,7 @@ async fn chunks(
             next = body.chunk() => next,
             _ = shutdown.cut() => return End::Shutdown,
             _ = revoked(slot) => return End::Shutdown,
+            _ = super::hangup::hung_up(socket) => return End::ClientGone,
         };
         let data: Bytes = match next {
             Ok(Some(data)) => data,

@@ -153,7 +153,14 @@ pub async fn relay(
             let fill = if in_pipe == 0 {
                 // Nothing to write: wait for the upstream. The pipe is empty, so `EAGAIN` is
                 // the socket's and may clear its readiness.
-                match timeout(idle, src.readable()).await {
+                // Meanwhile a client that hangs up is noticed at once.
+                let ready = tokio::select! {
+                    r = timeout(idle, src.readable()) => r,
+                    _ = super::hangup::hung_up(dst) => {
+                        return Err(SpliceError::Client(super::hangup::hung_up_error()));
+                    }
+                };
+                match ready {
                     Err(_) => return Err(SpliceError::UpstreamIdle),
                     Ok(Err(e)) => return Err(SpliceError::Upstream(e)),
                     Ok(Ok(())) => {}

@@ -272,6 +272,9 @@ impl Viewer {
                     tokio::select! {
                         _ = self.q.wake.notified() => {}
                         _ = shutdown.cut() => return (sent, Ok(End::Stopped)),
+                        _ = crate::relay::hangup::hung_up(stream) => {
+                            return (sent, Err(crate::relay::hangup::hung_up_error()));
+                        }
                     }
                     continue;
                 }
