@@ -35,6 +35,8 @@ pub struct Stats {
     pub shared_upstreams: AtomicU64,
     /// Times a slow viewer of a shared channel was skipped forward or dropped.
     pub viewer_skips: AtomicU64,
+    /// Bytes held *now* by the join caches of shared channels (within `join-cache-bytes`).
+    pub join_cache_bytes: AtomicU64,
 }
 
 impl Default for Stats {
@@ -53,6 +55,7 @@ impl Default for Stats {
             shared_viewers: AtomicU64::new(0),
             shared_upstreams: AtomicU64::new(0),
             viewer_skips: AtomicU64::new(0),
+            join_cache_bytes: AtomicU64::new(0),
         }
     }
 }
@@ -78,7 +81,7 @@ impl Stats {
     pub fn json_members(&self, channels: usize) -> String {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         format!(
-            "\"channels\":{channels},\"uptime_s\":{},\"connections_total\":{},\"connections_active\":{},\"requests_total\":{},\"streams_active\":{},\"bytes_relayed\":{},\"shared_viewers\":{},\"shared_upstreams\":{},\"viewer_skips\":{},\"hls_requests\":{},\"hls_upstream_fetches\":{},\"hls_playlist_rewrites\":{},\"hls_cache_bytes\":{}",
+            "\"channels\":{channels},\"uptime_s\":{},\"connections_total\":{},\"connections_active\":{},\"requests_total\":{},\"streams_active\":{},\"bytes_relayed\":{},\"shared_viewers\":{},\"shared_upstreams\":{},\"viewer_skips\":{},\"join_cache_bytes\":{},\"hls_requests\":{},\"hls_upstream_fetches\":{},\"hls_playlist_rewrites\":{},\"hls_cache_bytes\":{}",
             self.started.elapsed().as_secs(),
             n(&self.connections_total),
             n(&self.connections_active),
@@ -88,6 +91,7 @@ impl Stats {
             n(&self.shared_viewers),
             n(&self.shared_upstreams),
             n(&self.viewer_skips),
+            n(&self.join_cache_bytes),
             n(&self.hls_requests),
             n(&self.hls_upstream_fetches),
             n(&self.hls_playlist_rewrites),
@@ -114,6 +118,6 @@ mod tests {
         ] {
             assert!(json.contains(key), "{key} in {json}");
         }
-        assert_eq!(json.matches(':').count(), 14);
+        assert_eq!(json.matches(':').count(), 15);
     }
 }

@@ -644,3 +644,60 @@ async fn head_on_a_full_source_never_ends_a_stream() {
     }
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn join_caches_share_one_budget_and_lone_viewers_get_only_part_of_it() {
+    let (data, _) = gop_stream(40, 30);
+    let data = Arc::new(data);
+    let names = ["A", "B", "C", "D"];
+    let routes: Vec<(&str, Live)> = ["/live/a", "/live/b", "/live/c", "/live/d"]
+        .into_iter()
+        .map(|p| (p, Live::Endless { data: data.clone() }))
+        .collect();
+    let origin = LiveOrigin::start(routes).await;
+    let mut config = test_config();
+    // Room for about three groups of pictures (5.6 KB each) in all; half of it for channels
+    // with one viewer: four such channels would hold four without the budget.
+    config.set("join-cache-bytes", "16k").unwrap();
+    let list = m3u(&[
+        ("A", origin.url("/live/a")),
+        ("B", origin.url("/live/b")),
+        ("C", origin.url("/live/c")),
+        ("D", origin.url("/live/d")),
+    ]);
+    let relay = Relay::start_with(config, &list).await;
+    let held = |relay: &Relay| relay.shared.stats.join_cache_bytes.load(Ordering::SeqCst);
+    let mut viewers = Vec::new();
+    for name in names {
+        let path = format!("/stream/{}.ts", relay.id(name));
+        let (v, status, _) = open_viewer(relay.addr, &path, name, None).await;
+        assert_eq!(status, 200);
+        viewers.push(v);
+    }
+    // Four channels with one viewer each never hold more than the cold share.
+    for _ in 0..50 {
+        assert!(held(&relay) <= 8 * 1024, "{} bytes held", held(&relay));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A second viewer makes a channel hot; it still starts at a random-access point, and the
+    // caches never pass the whole budget.
+    let path = format!("/stream/{}.ts", relay.id("A"));
+    let (mut second, status, mut body) = open_viewer(relay.addr, &path, "second", None).await;
+    assert_eq!(status, 200);
+    let mut buf = vec![0u8; 8192];
+    while body.len() < 4 * PACKET {
+        let n = second.read(&mut buf).await.unwrap();
+        assert!(n > 0);
+        body.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(body[0], 0x47);
+    let mut cached = 0;
+    for _ in 0..50 {
+        assert!(held(&relay) <= 16 * 1024, "{} bytes held", held(&relay));
+        cached = cached.max(held(&relay));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(cached > 0, "the hot channel keeps a cache");
+    drop((viewers, second));
+    relay.stop().await;
+}

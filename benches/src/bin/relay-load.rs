@@ -7,6 +7,8 @@
 //! - `relay-load get URL`: one GET read to the end; prints `bytes seconds GB/s`.
 //! - `relay-load viewers URL N SECS RATE_BPS`: N concurrent viewers; once all receive, counts
 //!   each one's bytes over SECS and prints how many got at least 98% of RATE_BPS * SECS.
+//!   `URL` may be `@FILE`: a file of URLs, one per line; viewer i watches line i (cycling), so
+//!   N channels get one viewer each.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -200,18 +202,32 @@ async fn get(url: &str) -> (u64, f64) {
 }
 
 async fn viewers(url: &str, n: usize, secs: u64, rate: u64) {
-    let (addr, path) = split_url(url);
+    let urls: Vec<(SocketAddr, String)> = match url.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file)
+            .unwrap_or_else(|_| usage())
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| split_url(l.trim()))
+            .collect(),
+        None => vec![split_url(url)],
+    };
+    if urls.is_empty() {
+        usage();
+    }
+    let ttfb: Arc<std::sync::Mutex<Vec<f64>>> = Arc::default();
     let counters: Arc<Vec<AtomicU64>> = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect());
     let started = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     for i in 0..n {
-        let (counters, started, failed, path) = (
+        let (addr, path) = urls[i % urls.len()].clone();
+        let (counters, started, failed, ttfb) = (
             counters.clone(),
             started.clone(),
             failed.clone(),
-            path.clone(),
+            ttfb.clone(),
         );
         tokio::spawn(async move {
+            let asked = Instant::now();
             let Ok(mut s) = TcpStream::connect(addr).await else {
                 failed.fetch_add(1, Ordering::SeqCst);
                 return;
@@ -244,6 +260,7 @@ async fn viewers(url: &str, n: usize, secs: u64, rate: u64) {
                 }
             }
             drop(head);
+            ttfb.lock().unwrap().push(asked.elapsed().as_secs_f64());
             started.fetch_add(1, Ordering::SeqCst);
             loop {
                 match s.read(&mut buf).await {
@@ -280,8 +297,14 @@ async fn viewers(url: &str, n: usize, secs: u64, rate: u64) {
     let mut sorted = got.clone();
     sorted.sort_unstable();
     let median = sorted.get(n / 2).copied().unwrap_or(0);
+    let mut firsts = ttfb.lock().unwrap().clone();
+    firsts.sort_by(f64::total_cmp);
+    let p99 = firsts
+        .get((firsts.len() * 99 / 100).min(firsts.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(0.0);
     println!(
-        "viewers={n} started={} failed={} served={served} share={:.3} median_bytes={median} expected_bytes={expected:.0} ramp_s={:.1}",
+        "viewers={n} started={} failed={} served={served} share={:.3} median_bytes={median} expected_bytes={expected:.0} ramp_s={:.1} ttfb_p99_s={p99:.3}",
         started.load(Ordering::SeqCst),
         failed.load(Ordering::SeqCst),
         served as f64 / n as f64,

@@ -74,6 +74,8 @@ pub enum SlowViewer {
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Shortest `token-ttl` accepted.
 pub const MIN_TOKEN_TTL: Duration = Duration::from_secs(60);
+/// Default `join-cache-bytes`: about 30 channels' group of pictures at 4 Mbit/s.
+pub const DEFAULT_JOIN_CACHE_BYTES: usize = 16 * 1024 * 1024;
 /// Default `hls-cache-bytes`.
 pub const DEFAULT_HLS_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
@@ -159,6 +161,9 @@ pub struct Config {
     /// (`0` keeps nothing after a fetch; concurrent requests still share one). Sizes take `k`,
     /// `m`, `g`.
     pub hls_cache_bytes: usize,
+    /// `join-cache-bytes`: memory all shared channels' join caches may hold together (where a
+    /// viewer joining a running channel starts); see [`crate::relay::fanout`].
+    pub join_cache_bytes: usize,
 }
 
 /// A secret setting: kept out of `Debug` output and logs.
@@ -191,6 +196,7 @@ impl Default for Config {
             state_dir: None,
             token_ttl: DEFAULT_TOKEN_TTL,
             hls_cache_bytes: DEFAULT_HLS_CACHE_BYTES,
+            join_cache_bytes: DEFAULT_JOIN_CACHE_BYTES,
             source_max_connections: 0,
             share: Share::Auto,
             share_linger: DEFAULT_SHARE_LINGER,

@@ -476,6 +476,18 @@ pub static SETTINGS: &[Setting] = &[
         },
         |c| vec![format!("{:?}", c.relay_path).to_ascii_lowercase()],
     ),
+    // --- issue 10: the data path
+    one(
+        "join-cache-bytes",
+        "SIZE",
+        "16m",
+        "memory the join caches of all shared channels may hold together (a viewer joining a running channel starts there at once); channels with one viewer and no recent join get half of it; a joiner of a channel without a cache waits for its next keyframe",
+        |c, v| {
+            c.join_cache_bytes = parse_size(v)?;
+            Ok(())
+        },
+        |c| vec![size(c.join_cache_bytes)],
+    ),
 ];
 
 /// The settings as `--help` lists them: `  --name VALUE   help (default D)`, wrapped at 100

@@ -114,11 +114,12 @@ impl Shared {
         let limits = config.sources.iter().map(|s| s.max_connections).collect();
         let slots = Slots::new(limits, default_limit);
         let events = Arc::new(Events::default());
+        let hub = Hub::new(stats.clone(), events.clone(), config.join_cache_bytes);
         Shared {
             config: RwLock::new(Arc::new(config)),
             catalog: RwLock::new(Arc::new(Catalog::default())),
             client: RwLock::new(client),
-            hub: Arc::new(Hub::new(stats.clone(), events.clone())),
+            hub: Arc::new(hub),
             stats,
             tokens: keys,
             hls_cache,
@@ -164,6 +165,7 @@ impl Shared {
             *sync::write(&self.client) = client;
         }
         self.hls_cache.set_budget(config.hls_cache_bytes);
+        self.hub.set_join_cache_bytes(config.join_cache_bytes);
         *sync::write(&self.config) = Arc::new(config);
         waiting
     }

@@ -2,7 +2,7 @@
 
 use super::connect::Stream;
 use super::pool::{Pool, PoolKey};
-use super::{Phase, READ_CHUNK_BYTES, UpstreamError};
+use super::{Phase, READ_CHUNK_BYTES, READ_MIN_BYTES, UpstreamError};
 use crate::proto::http::{BodyKind, ChunkedDecoder};
 use bytes::{Buf, Bytes, BytesMut};
 use std::sync::Arc;
@@ -23,6 +23,15 @@ pub struct Body {
     received: u64,
     idle_timeout: Duration,
     done: bool,
+    /// The size of the next read: grows while reads fill it, shrinks while they do not.
+    read_size: usize,
+    /// The most `read_size` grows to.
+    max_read: usize,
+    /// Reads of a plain body go through the per-thread scratch and leave at their exact size
+    /// (set by [`Body::limit_reads`]).
+    exact_reads: bool,
+    /// Reads in a row that used under a quarter of `read_size`.
+    small_reads: u8,
     /// Where the connection goes once the body is complete, when the upstream keeps it alive.
     pub(super) reuse: Option<(Arc<Pool>, PoolKey)>,
 }
@@ -48,6 +57,10 @@ impl Body {
             received: 0,
             idle_timeout,
             done,
+            read_size: READ_MIN_BYTES,
+            max_read: READ_CHUNK_BYTES,
+            exact_reads: false,
+            small_reads: 0,
             reuse: None,
         }
     }
@@ -60,6 +73,15 @@ impl Body {
         if let Some((pool, key)) = self.reuse.take() {
             pool.put(key, std::mem::replace(&mut self.stream, Stream::Gone));
         }
+    }
+
+    /// Caps the read size at `bytes` (at least [`READ_MIN_BYTES`], at most [`READ_CHUNK_BYTES`]):
+    /// a shared live channel holds what one read took until its viewers have it, so it reads
+    /// less at a time than a file download.
+    pub fn limit_reads(&mut self, bytes: usize) {
+        self.max_read = bytes.clamp(READ_MIN_BYTES, READ_CHUNK_BYTES);
+        self.read_size = self.read_size.min(self.max_read);
+        self.exact_reads = true;
     }
 
     /// How the upstream framed the body.
@@ -82,28 +104,24 @@ impl Body {
         let data = match self.kind {
             BodyKind::Empty => None,
             BodyKind::Length(_) => {
-                if self.buf.is_empty() && self.fill().await? == 0 {
+                let due = usize::try_from(self.remaining).unwrap_or(usize::MAX);
+                let Some(piece) = self.piece(due).await? else {
                     return Err(UpstreamError::Cut {
                         received: self.received,
                     });
-                }
-                let n = self
-                    .buf
-                    .len()
-                    .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
-                self.remaining -= n as u64;
+                };
+                self.remaining -= piece.len() as u64;
                 if self.remaining == 0 {
                     self.done = true;
                 }
-                Some(self.buf.split_to(n).freeze())
+                Some(piece)
             }
             BodyKind::CloseDelimited => {
-                if self.buf.is_empty() && self.fill().await? == 0 {
+                let piece = self.piece(usize::MAX).await?;
+                if piece.is_none() {
                     self.done = true;
-                    None
-                } else {
-                    Some(self.buf.split().freeze())
                 }
+                piece
             }
             BodyKind::Chunked => loop {
                 if !self.buf.is_empty() {
@@ -161,6 +179,10 @@ impl Body {
             received,
             idle_timeout,
             done,
+            read_size,
+            max_read,
+            exact_reads,
+            small_reads,
             reuse,
         } = self;
         let stream = match stream {
@@ -176,6 +198,10 @@ impl Body {
                     received,
                     idle_timeout,
                     done,
+                    read_size,
+                    max_read,
+                    exact_reads,
+                    small_reads,
                     reuse,
                 });
             }
@@ -209,14 +235,80 @@ impl Body {
         Ok(out.freeze())
     }
 
+    /// The next piece of an unframed or sized body, at most `max` bytes: what is buffered, else
+    /// one read; `None` at the end of the stream. With `limit_reads` on a plain socket the read
+    /// goes through a per-thread scratch buffer and leaves as a piece of its exact size, so an
+    /// idle body holds no buffer at all.
+    async fn piece(&mut self, max: usize) -> Result<Option<Bytes>, UpstreamError> {
+        if !self.buf.is_empty() {
+            let n = self.buf.len().min(max);
+            return Ok(Some(self.buf.split_to(n).freeze()));
+        }
+        if let (true, Stream::Plain(tcp)) = (self.exact_reads, &self.stream) {
+            let deadline = tokio::time::Instant::now() + self.idle_timeout;
+            let max = max.min(self.max_read);
+            loop {
+                tokio::time::timeout_at(deadline, tcp.readable())
+                    .await
+                    .map_err(|_| UpstreamError::Timeout(Phase::Body))?
+                    .map_err(UpstreamError::Io)?;
+                let read = SCRATCH.with(|scratch| {
+                    let mut scratch = scratch.borrow_mut();
+                    let n = max.min(scratch.len());
+                    tcp.try_read(&mut scratch[..n])
+                        .map(|got| Bytes::copy_from_slice(&scratch[..got]))
+                });
+                match read {
+                    Ok(piece) if piece.is_empty() => return Ok(None),
+                    Ok(piece) => return Ok(Some(piece)),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Err(UpstreamError::Io(e)),
+                }
+            }
+        }
+        if self.fill().await? == 0 {
+            return Ok(None);
+        }
+        let n = self.buf.len().min(max);
+        Ok(Some(self.buf.split_to(n).freeze()))
+    }
+
     async fn fill(&mut self) -> Result<usize, UpstreamError> {
-        reserve(&mut self.buf);
-        timeout(self.idle_timeout, self.stream.read_buf(&mut self.buf))
+        if self.buf.capacity() - self.buf.len() < self.read_size / 2 {
+            self.buf.reserve(self.read_size);
+        }
+        let room = self.buf.capacity() - self.buf.len();
+        let n = timeout(self.idle_timeout, self.stream.read_buf(&mut self.buf))
             .await
             .map_err(|_| UpstreamError::Timeout(Phase::Body))?
-            .map_err(UpstreamError::Io)
+            .map_err(UpstreamError::Io)?;
+        // Adapt, as hyper's read strategy does: a read that filled a whole read's room asks for
+        // more next time (one that filled the tail of a buffer says nothing); a run of small
+        // ones gives memory back.
+        if n >= room && room >= self.read_size {
+            self.read_size = (self.read_size * 2).min(self.max_read);
+            self.small_reads = 0;
+        } else if n < self.read_size / 4 {
+            self.small_reads += 1;
+            if self.small_reads >= SMALL_READS_TO_SHRINK {
+                self.read_size = (self.read_size / 2).max(READ_MIN_BYTES);
+                self.small_reads = 0;
+            }
+        } else {
+            self.small_reads = 0;
+        }
+        Ok(n)
     }
 }
+
+thread_local! {
+    /// Where exact-size reads land first (see [`Body::limit_reads`]): one per worker thread.
+    static SCRATCH: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0u8; READ_CHUNK_BYTES].into_boxed_slice());
+}
+
+/// Small reads in a row after which a body's read size halves.
+const SMALL_READS_TO_SHRINK: u8 = 8;
 
 /// A plain-TCP response body taken out of a [`Body`] with [`Body::into_plain`].
 #[derive(Debug)]
@@ -229,9 +321,10 @@ pub struct PlainBody {
     pub remaining: Option<u64>,
 }
 
-/// Makes room for the next read (a quarter of [`READ_CHUNK_BYTES`] at least).
+/// Makes room for the next read of a response head (a quarter of [`READ_MIN_BYTES`] at least):
+/// heads are small, and the buffer goes on to hold the body.
 pub(super) fn reserve(buf: &mut BytesMut) {
-    if buf.capacity() - buf.len() < READ_CHUNK_BYTES / 4 {
-        buf.reserve(READ_CHUNK_BYTES);
+    if buf.capacity() - buf.len() < READ_MIN_BYTES / 4 {
+        buf.reserve(READ_MIN_BYTES);
     }
 }

@@ -3,7 +3,7 @@
 use super::body::{Body, reserve};
 use super::connect::{Stream, connect};
 use super::pool::{Pool, PoolKey};
-use super::{MAX_REDIRECTS, Method, Phase, READ_CHUNK_BYTES, Request, Response, UpstreamError};
+use super::{MAX_REDIRECTS, Method, Phase, READ_MIN_BYTES, Request, Response, UpstreamError};
 use crate::proto::http::{BodyKind, HeadWriter, ResponseHead};
 use crate::proto::uri::Uri;
 use bytes::BytesMut;
@@ -163,7 +163,7 @@ impl Client {
         req: &Request<'_>,
     ) -> Result<(ResponseHead, Body), UpstreamError> {
         let head_bytes = self.request_head(url, req);
-        let mut buf = BytesMut::with_capacity(READ_CHUNK_BYTES);
+        let mut buf = BytesMut::with_capacity(READ_MIN_BYTES);
         let head = timeout(self.opts.response_timeout, async {
             stream
                 .write_all(&head_bytes)

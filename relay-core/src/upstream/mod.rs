@@ -29,6 +29,11 @@ use std::time::Duration;
 pub const MAX_REDIRECTS: usize = 8;
 /// Bytes reserved for each read from an upstream socket.
 pub const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// The smallest read a body starts with and shrinks back to: a live stream at a few Mbit/s
+/// arrives in pieces of a few KiB, and every open upstream holds its read buffer (a thousand
+/// shared channels must not hold a thousand 64 KiB blocks). Reads that fill the buffer double it,
+/// up to [`READ_CHUNK_BYTES`].
+pub const READ_MIN_BYTES: usize = 8 * 1024;
 /// The least time one address of a host gets to accept a connection.
 pub const CONNECT_ATTEMPT_MIN: Duration = Duration::from_millis(500);
 /// TCP keepalive idle time on upstream sockets (dead peers are noticed on long live streams).

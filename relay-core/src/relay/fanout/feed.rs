@@ -1,6 +1,6 @@
 //! The upstream a shared channel's reader pulls from, and how its bytes are cut into chunks.
 
-use super::{BATCH_BYTES, BATCH_DELAY};
+use super::{BATCH_DELAY, FEED_READ_BYTES};
 use crate::proto::ts::{self, Aligner, PACKET, Scanner};
 use crate::upstream::{self, UpstreamError};
 use bytes::Bytes;
@@ -21,7 +21,8 @@ pub struct Feed {
 }
 
 impl Feed {
-    pub fn new(body: upstream::Body) -> Feed {
+    pub fn new(mut body: upstream::Body) -> Feed {
+        body.limit_reads(FEED_READ_BYTES);
         Feed {
             body,
             aligner: Aligner::new(),
@@ -33,7 +34,8 @@ impl Feed {
 
     /// Continues from another upstream body: drops the partial packet of the old one; viewers
     /// skip to the next random-access point so nobody sees a broken picture.
-    pub fn switch(&mut self, body: upstream::Body) {
+    pub fn switch(&mut self, mut body: upstream::Body) {
+        body.limit_reads(FEED_READ_BYTES);
         self.body = body;
         self.aligner.reset();
         self.raw = None;
@@ -55,9 +57,15 @@ impl Feed {
         }
     }
 
-    /// Reads one batch of pieces (see [`BATCH_BYTES`], [`BATCH_DELAY`]). `Ok(false)`: the body
+    /// Reads one batch of pieces of up to `max` bytes (see [`BATCH_BYTES`], [`BATCH_DELAY`]; a
+    /// channel with one viewer gains nothing from batching and reads one piece at a time, so
+    /// it holds no more than a pass-through would). `Ok(false)`: the body
     /// ended. `Body::chunk` only awaits socket reads, so a batch cut short loses nothing.
-    pub(super) async fn batch(&mut self, out: &mut Vec<Bytes>) -> Result<bool, UpstreamError> {
+    pub(super) async fn batch(
+        &mut self,
+        out: &mut Vec<Bytes>,
+        max: usize,
+    ) -> Result<bool, UpstreamError> {
         if let Some(ended) = self.ended.take() {
             return ended.map(|()| false);
         }
@@ -67,7 +75,7 @@ impl Feed {
         let mut bytes = first.len();
         self.push(first, out);
         let deadline = Instant::now() + BATCH_DELAY;
-        while bytes < BATCH_BYTES {
+        while bytes < max {
             match timeout_at(deadline, self.body.chunk()).await {
                 Ok(Ok(Some(piece))) => {
                     bytes += piece.len();

@@ -40,6 +40,7 @@ use crate::sync::lock;
 use crate::upstream;
 use bytes::Bytes;
 use feed::{Piece, cut};
+pub use join::JoinBudget;
 use join::JoinCache;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -58,6 +59,12 @@ pub const START_CACHE_MAX_BYTES: usize = 1024 * 1024;
 pub const BATCH_BYTES: usize = 32 * 1024;
 /// ... or this much time passed since the first of them: fewer, larger wake-ups per viewer.
 pub const BATCH_DELAY: Duration = Duration::from_millis(20);
+/// A channel that a viewer joined (beside one already watching) this recently is *hot*: its
+/// join cache may use all of `join-cache-bytes`, not only the cold channels' share.
+pub const JOIN_HOT_WINDOW: Duration = Duration::from_secs(60);
+/// The most a shared channel's reader takes in one read (the chunks of a read live until every
+/// viewer has them): 16 KiB is 30 ms of a 4 Mbit/s channel.
+pub const FEED_READ_BYTES: usize = 16 * 1024;
 /// Most chunks handed to one vectored write.
 pub const MAX_IOV: usize = 64;
 
@@ -111,6 +118,8 @@ pub struct Hub {
     channels: Mutex<HashMap<String, Arc<Fanout>>>,
     /// Where the shared upstreams, viewers and skips are counted.
     stats: Arc<Stats>,
+    /// What the channels' join caches may hold together.
+    budget: Arc<JoinBudget>,
     /// Where upstream open/close/switch events go.
     events: Arc<Events>,
 }
@@ -135,17 +144,21 @@ struct State {
     /// Where joiners start.
     join: JoinCache,
     idle_since: Option<Instant>,
+    /// When a viewer last joined while the channel already had one: a channel being zapped to
+    /// keeps its join cache first.
+    last_join: Option<Instant>,
     ended: Option<End>,
     /// The provider slot, for its viewer accounting (set once the reader runs).
     slot: Option<Arc<Slot>>,
 }
 
 impl State {
-    fn new() -> State {
+    fn new(budget: Arc<JoinBudget>) -> State {
         State {
             viewers: Vec::new(),
-            join: JoinCache::new(),
+            join: JoinCache::new(budget),
             idle_since: None,
+            last_join: None,
             ended: None,
             slot: None,
         }
@@ -164,12 +177,18 @@ pub enum Join {
 impl Hub {
     /// A hub counting into `stats` and reporting its upstreams' [events](crate::events) to
     /// `events`.
-    pub fn new(stats: Arc<Stats>, events: Arc<Events>) -> Hub {
+    pub fn new(stats: Arc<Stats>, events: Arc<Events>, join_cache_bytes: usize) -> Hub {
         Hub {
             channels: Mutex::default(),
+            budget: Arc::new(JoinBudget::with_stats(join_cache_bytes, stats.clone())),
             stats,
             events,
         }
+    }
+
+    /// A new budget for the join caches (`join-cache-bytes`).
+    pub fn set_join_cache_bytes(&self, bytes: usize) {
+        self.budget.set_limit(bytes);
     }
 
     /// The running channel `id`, if its upstream is open.
@@ -202,7 +221,7 @@ impl Hub {
             id: id.to_string(),
             name: name.to_string(),
             start: watch::channel(Start::Pending).0,
-            state: Mutex::new(State::new()),
+            state: Mutex::new(State::new(self.budget.clone())),
             idle: Notify::new(),
             joined: Notify::new(),
         });
@@ -382,7 +401,7 @@ async fn reader(
         }
         runs.clear();
         let more = tokio::select! {
-            r = feed.batch(&mut runs) => r,
+            r = feed.batch(&mut runs, ch.batch_bytes()) => r,
             _ = ch.lingered(opts.linger) => return (End::Stopped, NO_VIEWERS),
             _ = slot.revoked() => return (End::Stopped, SLOT_RECLAIMED),
             _ = shutdown.cut() => return (End::Stopped, STOPPED),
@@ -419,6 +438,16 @@ async fn reader(
 }
 
 impl Fanout {
+    /// How much the reader gathers before publishing: [`BATCH_BYTES`] for several viewers (one
+    /// wake-up each per batch), one read for a single viewer.
+    fn batch_bytes(&self) -> usize {
+        if lock(&self.state).viewers.len() > 1 {
+            BATCH_BYTES
+        } else {
+            0
+        }
+    }
+
     /// The only viewer, when there is exactly one and it has more than `bytes` queued.
     fn lone_viewer_behind(&self, bytes: usize) -> Option<Arc<Queue>> {
         let st = lock(&self.state);
@@ -460,8 +489,11 @@ impl Fanout {
                 v.wait_for_random_access(seen);
             }
         }
+        let hot = st.viewers.len() >= 2
+            || st.last_join.is_some_and(|t| t.elapsed() < JOIN_HOT_WINDOW)
+            || st.viewers.iter().any(|v| v.waiting());
         for (chunk, pat, ra) in chunks {
-            let pushed = st.join.push(chunk, *pat, *ra);
+            let pushed = st.join.push(chunk, *pat, *ra, hot);
             // A lone viewer is held back by the reader instead (see `reader`): never skipped.
             let lone = st.viewers.len() == 1;
             for v in &st.viewers {
@@ -509,7 +541,7 @@ impl BenchFanout {
             id: String::new(),
             name: String::new(),
             start: watch::channel(Start::Pending).0,
-            state: Mutex::new(State::new()),
+            state: Mutex::new(State::new(Arc::new(JoinBudget::new(usize::MAX)))),
             idle: Notify::new(),
             joined: Notify::new(),
         };

@@ -186,6 +186,9 @@ impl Viewer {
                     None => qs.waiting = st.join.seen_random_access(),
                 }
             }
+            if !st.viewers.is_empty() {
+                st.last_join = Some(Instant::now());
+            }
             st.viewers.push(q.clone());
             st.idle_since = None;
             if let Some(slot) = &st.slot {
