@@ -7,11 +7,15 @@
 # that received >= 98% of their bytes over SECS, proxy RSS per viewer, upstream connections
 # used; idle relay RSS. Then DOWNLOADS downloads of the FILE_MB file through the relay from an
 # nginx sendfile origin (keep-alive, as nginx serves files by default), half at full speed and
-# half with curl --limit-rate LIMIT_RATE, two at a time: how many ended short or reset.
+# half with curl --limit-rate LIMIT_RATE, two at a time: how many ended short or reset. Then
+# CHANNELS live channels with one viewer each (the home and hotel case) through nginx, haproxy and
+# the relay (shared, its default, and not shared): share served, RSS per viewer, CPU s/GB, time to
+# first byte p99.
 #
 #   bash benches/load/run.sh                   # the full run (1 GiB, 1000 viewers, 20 s)
 #   FILE_MB=64 VIEWERS=50 SECS=3 RUNS=1 bash benches/load/run.sh   # a quick smoke run
 #   ONLY=downloads bash benches/load/run.sh    # only the downloads (20 x 1 GiB)
+#   ONLY=channels bash benches/load/run.sh     # only CHANNELS channels with one viewer each
 #   RELAY_BIN=/path/to/relay-server ...        # measure another relay build
 #
 # Installs nginx and haproxy with apt-get when missing. Needs ~FILE_MB of space in WORK.
@@ -24,6 +28,7 @@ VIEWERS=${VIEWERS:-1000}
 SECS=${SECS:-20}
 RATE=${RATE:-4000000}
 DOWNLOADS=${DOWNLOADS:-20}
+CHANNELS=${CHANNELS:-1000}
 LIMIT_RATE=${LIMIT_RATE:-200M}
 ONLY=${ONLY:-all}
 WORK=${WORK:-/tmp/relay-load}
@@ -125,6 +130,9 @@ http://$ORIGIN/live.ts
 #EXTINF:-1,Big
 http://$FILES/$(basename "$FILE")
 CONF
+for i in $(seq "$CHANNELS"); do
+  printf '#EXTINF:-1,Ch %s\nhttp://%s/live%s.ts\n' "$i" "$ORIGIN" "$i" >> "$WORK/catalog.m3u"
+done
 RELAY_LOG=warn "$RELAY_BIN" --listen "$RELAY" --catalog "$WORK/catalog.m3u" \
   --max-connections 20000 --threads 2 & PIDS+=($!); RELAY_PID=$!
 RELAY_LOG=warn "$RELAY_BIN" --listen "$RELAY_NOSHARE" --catalog "$WORK/catalog.m3u" \
@@ -195,6 +203,59 @@ download_line() {
     "${DL_SECS} s): failures (short or reset) $((DL_FAIL_FAST + DL_FAIL_LIMITED))" \
     "(fast $DL_FAIL_FAST, limited $DL_FAIL_LIMITED)"
 }
+declare -A SERVED RSSV UPS CPUV TTFB
+live_run() { # name url pid [viewers]
+  local name=$1 url=$2 pid=$3 n=${4:-$VIEWERS} up0 rss0 out peak=0 t0 t1
+  up0=$(curl_stats); rss0=$(rss_kb "$pid"); t0=$(ticks "$pid")
+  "$BIN/relay-load" viewers "$url" "$n" "$SECS" "$RATE" > "$WORK/viewers.out" &
+  local vp=$!
+  while kill -0 "$vp" 2>/dev/null; do
+    r=$(rss_kb "$pid"); [ "$r" -gt "$peak" ] && peak=$r; sleep 1
+  done
+  wait "$vp" || true
+  t1=$(ticks "$pid")
+  out=$(cat "$WORK/viewers.out")
+  echo "live $name: $out" >&2
+  SERVED[$name]=$(echo "$out" | sed -n 's/.* share=\([0-9.]*\).*/\1/p')
+  TTFB[$name]=$(echo "$out" | sed -n 's/.* ttfb_p99_s=\([0-9.]*\).*/\1/p')
+  RSSV[$name]=$(awk -v p="$peak" -v r="$rss0" -v n="$n" 'BEGIN {printf "%.1f", (p - r) / n}')
+  # CPU over the viewers' whole run (ramp, 1 s settle, SECS) per GB delivered in it.
+  CPUV[$name]=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$n" -v r="$RATE" -v s="$SECS" \
+    'BEGIN {printf "%.2f", d / hz / (n * r / 8 * (s + 1) / 1e9)}')
+  UPS[$name]=$(( $(curl_stats) - up0 ))
+  sleep 7 # shared upstreams linger 5 s; let connections drain between runs
+}
+# CHANNELS channels, one viewer each: the relays' stream URLs from /api/channels, the proxies'
+# straight to the origin's /liveN.ts.
+channels_run() {
+  local api
+  api=$(exec 3<>"/dev/tcp/${RELAY%:*}/${RELAY#*:}"; printf 'GET /api/channels HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$RELAY" >&3; cat <&3)
+  echo "$api" | grep -o '"id":"[0-9a-f]*","name":"Ch [0-9]*"' | cut -d'"' -f4 \
+    | sed "s|.*|http://$RELAY/stream/&.ts|" > "$WORK/ch-relay.urls"
+  sed "s|$RELAY|$RELAY_NOSHARE|" "$WORK/ch-relay.urls" > "$WORK/ch-noshare.urls"
+  for i in $(seq "$CHANNELS"); do echo "http://$NGINX/live$i.ts"; done > "$WORK/ch-nginx.urls"
+  for i in $(seq "$CHANNELS"); do echo "http://$HAPROXY/live$i.ts"; done > "$WORK/ch-haproxy.urls"
+  live_run ch-nginx "@$WORK/ch-nginx.urls" "$NGINX_PID" "$CHANNELS"
+  live_run ch-haproxy "@$WORK/ch-haproxy.urls" "$HAPROXY_PID" "$CHANNELS"
+  live_run ch-relay "@$WORK/ch-relay.urls" "$RELAY_PID" "$CHANNELS"
+  live_run ch-noshare "@$WORK/ch-noshare.urls" "$RELAY_NOSHARE_PID" "$CHANNELS"
+}
+channels_table() {
+  echo "$CHANNELS channels x one viewer x $((RATE / 1000000)) Mbit/s x ${SECS}s ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)):"
+  echo
+  echo "| | nginx (64k) | haproxy tcp+splice | relay | relay, not shared |"
+  echo "|---|---|---|---|---|"
+  echo "| viewers with >= 98% of bytes | ${SERVED[ch-nginx]} | ${SERVED[ch-haproxy]} | ${SERVED[ch-relay]} | ${SERVED[ch-noshare]} |"
+  echo "| proxy RSS per viewer, KiB | ${RSSV[ch-nginx]} | ${RSSV[ch-haproxy]} | ${RSSV[ch-relay]} | ${RSSV[ch-noshare]} |"
+  echo "| proxy CPU s/GB | ${CPUV[ch-nginx]} | ${CPUV[ch-haproxy]} | ${CPUV[ch-relay]} | ${CPUV[ch-noshare]} |"
+  echo "| time to first byte p99, s | ${TTFB[ch-nginx]} | ${TTFB[ch-haproxy]} | ${TTFB[ch-relay]} | ${TTFB[ch-noshare]} |"
+}
+if [ "$ONLY" = channels ]; then
+  channels_run
+  echo
+  channels_table
+  exit 0
+fi
 if [ "$ONLY" = downloads ]; then
   downloads
   echo
@@ -222,23 +283,6 @@ for t in direct nginx haproxy relay; do
   echo "single stream $t: ${rates[*]} GB/s, CPU s/GB ${cpus[*]}" >&2
 done
 
-declare -A SERVED RSSV UPS
-live_run() { # name url pid
-  local name=$1 url=$2 pid=$3 up0 rss0 out peak=0
-  up0=$(curl_stats); rss0=$(rss_kb "$pid")
-  "$BIN/relay-load" viewers "$url" "$VIEWERS" "$SECS" "$RATE" > "$WORK/viewers.out" &
-  local vp=$!
-  while kill -0 "$vp" 2>/dev/null; do
-    r=$(rss_kb "$pid"); [ "$r" -gt "$peak" ] && peak=$r; sleep 1
-  done
-  wait "$vp" || true
-  out=$(cat "$WORK/viewers.out")
-  echo "live $name: $out" >&2
-  SERVED[$name]=$(echo "$out" | sed -n 's/.* share=\([0-9.]*\).*/\1/p')
-  RSSV[$name]=$(awk -v p="$peak" -v r="$rss0" -v n="$VIEWERS" 'BEGIN {printf "%.1f", (p - r) / n}')
-  UPS[$name]=$(( $(curl_stats) - up0 ))
-  sleep 7 # shared upstreams linger 5 s; let connections drain between runs
-}
 live_run direct "http://$ORIGIN/live.ts" "$ORIGIN_PID"
 live_run nginx "http://$NGINX/live.ts" "$NGINX_PID"
 live_run haproxy "http://$HAPROXY/live.ts" "$HAPROXY_PID"
@@ -256,9 +300,13 @@ echo "| ... ratio to direct | 1.00 | $(ratio "${GBPS[nginx]}" "${GBPS[direct]}")
 echo "| proxy CPU s/GB (median) | (origin ${CPU[direct]}) | ${CPU[nginx]} | ${CPU[haproxy]} | ${CPU[relay]} | |"
 echo "| viewers with >= 98% of bytes | ${SERVED[direct]} | ${SERVED[nginx]} | ${SERVED[haproxy]} | ${SERVED[relay]} | ${SERVED[relay-noshare]} |"
 echo "| proxy RSS per viewer, KiB | (origin ${RSSV[direct]}) | ${RSSV[nginx]} | ${RSSV[haproxy]} | ${RSSV[relay]} | ${RSSV[relay-noshare]} |"
+echo "| proxy CPU s/GB, $VIEWERS viewers | (origin ${CPUV[direct]}) | ${CPUV[nginx]} | ${CPUV[haproxy]} | ${CPUV[relay]} | ${CPUV[relay-noshare]} |"
 echo "| upstream connections for $VIEWERS viewers | ${UPS[direct]} | ${UPS[nginx]} | ${UPS[haproxy]} | ${UPS[relay]} | ${UPS[relay-noshare]} |"
 echo "| idle RSS, relay | | | | $((IDLE_RSS / 1024)).$(( (IDLE_RSS % 1024) * 10 / 1024 )) MiB | |"
 echo
 echo "relay vs haproxy (GB/s): $(ratio "${GBPS[relay]}" "${GBPS[haproxy]}"), relay vs nginx: $(ratio "${GBPS[relay]}" "${GBPS[nginx]}")"
 downloads
 download_line
+channels_run
+echo
+channels_table
