@@ -10,12 +10,14 @@
 # half with curl --limit-rate LIMIT_RATE, two at a time: how many ended short or reset. Then
 # CHANNELS live channels with one viewer each (the home and hotel case) through nginx, haproxy and
 # the relay (shared, its default, and not shared): share served, RSS per viewer, CPU s/GB, time to
-# first byte p99.
+# first byte p99. Then wrk -c 64 on a 600-segment live HLS playlist and on one segment, through
+# nginx (proxying the nginx file server) and through the relay (served from its memory).
 #
 #   bash benches/load/run.sh                   # the full run (1 GiB, 1000 viewers, 20 s)
 #   FILE_MB=64 VIEWERS=50 SECS=3 RUNS=1 bash benches/load/run.sh   # a quick smoke run
 #   ONLY=downloads bash benches/load/run.sh    # only the downloads (20 x 1 GiB)
 #   ONLY=channels bash benches/load/run.sh     # only CHANNELS channels with one viewer each
+#   ONLY=playlists bash benches/load/run.sh    # only wrk on a 600-segment HLS playlist and a segment
 #   RELAY_BIN=/path/to/relay-server ...        # measure another relay build
 #
 # Installs nginx and haproxy with apt-get when missing. Needs ~FILE_MB of space in WORK.
@@ -38,6 +40,7 @@ HAPROXY=127.0.0.1:18082
 RELAY=127.0.0.1:18083
 RELAY_NOSHARE=127.0.0.1:18084
 FILES=127.0.0.1:18085
+NGINX_FILES=127.0.0.1:18086
 
 need() {
   command -v "$1" >/dev/null 2>&1 && return
@@ -49,6 +52,7 @@ need() {
 need nginx nginx-light || need nginx nginx
 need haproxy haproxy
 need curl curl
+need wrk wrk
 NGINX_BIN=$(command -v nginx)
 HAPROXY_BIN=$(command -v haproxy)
 
@@ -99,6 +103,19 @@ http {
     root $WORK;
     sendfile on;
     tcp_nopush on;
+    types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; }
+  }
+  # nginx in front of the file origin, for the HLS playlist and segment runs.
+  server {
+    listen $NGINX_FILES;
+    location / {
+      proxy_pass http://$FILES;
+      proxy_http_version 1.1;
+      proxy_buffering off;
+      proxy_buffer_size 64k;
+      proxy_buffers 8 64k;
+      proxy_busy_buffers_size 128k;
+    }
   }
 }
 CONF
@@ -130,6 +147,13 @@ http://$ORIGIN/live.ts
 #EXTINF:-1,Big
 http://$FILES/$(basename "$FILE")
 CONF
+# A live HLS window of 600 segments (token-like query strings) and one segment.
+mkdir -p "$WORK/hls/seg"
+{ printf '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:1000\n'
+  for i in $(seq 1000 1599); do printf '#EXTINF:6.000,\nseg/%s.ts?token=abcdef0123456789abcdef&expires=1733300000\n' "$i"; done
+} > "$WORK/hls/live.m3u8"
+head -c 188000 /dev/zero | tr '\0' 'G' > "$WORK/hls/seg/1000.ts"
+printf '#EXTINF:-1,HLS\nhttp://%s/hls/live.m3u8\n' "$FILES" >> "$WORK/catalog.m3u"
 for i in $(seq "$CHANNELS"); do
   printf '#EXTINF:-1,Ch %s\nhttp://%s/live%s.ts\n' "$i" "$ORIGIN" "$i" >> "$WORK/catalog.m3u"
 done
@@ -146,7 +170,7 @@ wait_port() {
   echo "nothing listens on $1 (see $WORK/*.err)" >&2
   exit 1
 }
-for a in "$ORIGIN" "$NGINX" "$HAPROXY" "$RELAY" "$RELAY_NOSHARE" "$FILES"; do wait_port "$a"; done
+for a in "$ORIGIN" "$NGINX" "$HAPROXY" "$RELAY" "$RELAY_NOSHARE" "$FILES" "$NGINX_FILES"; do wait_port "$a"; done
 sleep 1
 
 # Sum of user+system ticks (and RSS kB) of a process and its children.
@@ -250,6 +274,39 @@ channels_table() {
   echo "| proxy CPU s/GB | ${CPUV[ch-nginx]} | ${CPUV[ch-haproxy]} | ${CPUV[ch-relay]} | ${CPUV[ch-noshare]} |"
   echo "| time to first byte p99, s | ${TTFB[ch-nginx]} | ${TTFB[ch-haproxy]} | ${TTFB[ch-relay]} | ${TTFB[ch-noshare]} |"
 }
+# wrk on the playlist and on its first segment, nginx and relay; sets WRK[...].
+declare -A WRK
+playlists_run() {
+  local api hls seg
+  api=$(exec 3<>"/dev/tcp/${RELAY%:*}/${RELAY#*:}"; printf 'GET /api/channels HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$RELAY" >&3; cat <&3)
+  hls=$(echo "$api" | grep -o '"id":"[0-9a-f]*","name":"HLS"' | cut -d'"' -f4)
+  curl -s -o "$WORK/relay-live.m3u8" "http://$RELAY/stream/$hls.m3u8"
+  seg=$(grep -m1 '/r/' "$WORK/relay-live.m3u8")
+  wrk_one() { wrk -t2 -c64 -d"${SECS}s" --latency "$2" > "$WORK/wrk-$1.out" 2>&1
+    WRK[$1]="$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/wrk-$1.out") req/s, p99 $(awk '$1 == "99%" {print $2}' "$WORK/wrk-$1.out")"
+    WRKN[$1]=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk-$1.out")
+    echo "wrk $1: ${WRK[$1]}" >&2; }
+  declare -gA WRKN
+  wrk_one pl-nginx "http://$NGINX_FILES/hls/live.m3u8"
+  wrk_one pl-relay "http://$RELAY/stream/$hls.m3u8"
+  wrk_one seg-nginx "http://$NGINX_FILES/hls/seg/1000.ts?token=abcdef0123456789abcdef&expires=1733300000"
+  wrk_one seg-relay "$seg"
+}
+playlists_table() {
+  echo "HLS through nginx and the relay, wrk -c 64 for ${SECS}s ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)):"
+  echo
+  echo "| | nginx (64k) | relay | relay / nginx |"
+  echo "|---|---|---|---|"
+  echo "| 600-segment live playlist | ${WRK[pl-nginx]} | ${WRK[pl-relay]} | $(ratio "${WRKN[pl-relay]}" "${WRKN[pl-nginx]}") |"
+  echo "| one 188 KB segment | ${WRK[seg-nginx]} | ${WRK[seg-relay]} | $(ratio "${WRKN[seg-relay]}" "${WRKN[seg-nginx]}") |"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
+if [ "$ONLY" = playlists ]; then
+  playlists_run
+  echo
+  playlists_table
+  exit 0
+fi
 if [ "$ONLY" = channels ]; then
   channels_run
   echo
@@ -289,7 +346,6 @@ live_run haproxy "http://$HAPROXY/live.ts" "$HAPROXY_PID"
 live_run relay "http://$RELAY/stream/$LIVE_ID.ts" "$RELAY_PID"
 live_run relay-noshare "http://$RELAY_NOSHARE/stream/$LIVE_ID.ts" "$RELAY_NOSHARE_PID"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 echo
 echo "load benchmark: $(nproc) cores, $(date -u +%F), file ${FILE_MB} MiB, runs $RUNS, $VIEWERS viewers x $((RATE / 1000000)) Mbit/s x ${SECS}s"
 echo
@@ -310,3 +366,6 @@ download_line
 channels_run
 echo
 channels_table
+playlists_run
+echo
+playlists_table
