@@ -170,6 +170,8 @@ impl Engine {
     pub async fn reload_async(&self) -> LoadReport {
         let (catalog, report) = self.sources.reload(&self.shared.client()).await;
         self.shared.set_catalog(catalog);
+        // The old catalog (and the parse's scratch) just went: give the memory back.
+        crate::sys::release_free_memory();
         report
     }
 
@@ -209,7 +211,10 @@ impl Engine {
             move || client.client(),
             move || every.config().catalog_refresh,
             stop_rx,
-            move |catalog| apply.set_catalog(catalog),
+            move |catalog| {
+                apply.set_catalog(catalog);
+                crate::sys::release_free_memory();
+            },
         );
         self.runtime.spawn(refresh);
         let task = self

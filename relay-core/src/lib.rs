@@ -13,5 +13,6 @@ pub mod shutdown;
 pub mod slots;
 pub mod stats;
 pub mod sync;
+pub mod sys;
 pub mod token;
 pub mod upstream;
