@@ -150,12 +150,76 @@ macro_rules! log {
     };
 }
 
+/// How long repeats of one line are counted instead of written ([`throttled`]).
+pub const REPEAT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+/// Most distinct keys [`throttled`] remembers; beyond, the oldest are forgotten.
+pub const REPEAT_KEYS: usize = 1024;
+
+/// Lines held back by [`throttled`], per key: when the last one was written, how many since.
+static REPEATS: std::sync::Mutex<
+    Option<std::collections::HashMap<String, (std::time::Instant, u64)>>,
+> = std::sync::Mutex::new(None);
+
+/// Writes a line at `level` unless a line with the same `key` (an upstream and what failed,
+/// say) was written within [`REPEAT_INTERVAL`]: then it is only counted, and the next line
+/// written for that key says how many were held back. An outage of one provider, which fails
+/// every request, writes a line per interval, not one per request.
+pub fn throttled(level: Level, key: &str, args: fmt::Arguments<'_>) {
+    if !enabled(level) {
+        return;
+    }
+    let now = std::time::Instant::now();
+    let held = {
+        let mut guard = crate::sync::lock(&REPEATS);
+        let map = guard.get_or_insert_with(Default::default);
+        match map.get_mut(key) {
+            Some((at, n)) if now.duration_since(*at) < REPEAT_INTERVAL => {
+                *n += 1;
+                return;
+            }
+            Some((at, n)) => {
+                let held = *n;
+                *at = now;
+                *n = 0;
+                held
+            }
+            None => {
+                if map.len() >= REPEAT_KEYS {
+                    let oldest = map
+                        .iter()
+                        .min_by_key(|(_, (at, _))| *at)
+                        .map(|(k, _)| k.clone());
+                    if let Some(k) = oldest {
+                        map.remove(&k);
+                    }
+                }
+                map.insert(key.to_string(), (now, 0));
+                0
+            }
+        }
+    };
+    match held {
+        0 => emit(level, args),
+        n => emit(
+            level,
+            format_args!(
+                "{args} (and {n} more like it in the last {}s)",
+                REPEAT_INTERVAL.as_secs()
+            ),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The sink is process-wide: tests that install one run one at a time.
+    static SINK_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn facade_lines_reach_our_sink_at_our_level() {
+        let _one = crate::sync::lock(&SINK_TESTS);
         static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
         bridge_log_facade();
         set_sink(Some(Box::new(|level, line| {
@@ -171,6 +235,50 @@ mod tests {
         assert_eq!(
             *crate::sync::lock(&SEEN),
             ["WARN rustls::test: bridge-test shown"]
+        );
+    }
+
+    #[test]
+    fn repeats_of_a_key_are_counted_not_written() {
+        let _one = crate::sync::lock(&SINK_TESTS);
+        static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        set_sink(Some(Box::new(|_, line| {
+            if line.contains("throttle-test") {
+                crate::sync::lock(&SEEN).push(line.to_string());
+            }
+        })));
+        for _ in 0..5 {
+            throttled(
+                Level::Warn,
+                "throttle-test a",
+                format_args!("throttle-test a failed"),
+            );
+        }
+        throttled(
+            Level::Warn,
+            "throttle-test b",
+            format_args!("throttle-test b failed"),
+        );
+        // Let the interval of `a` pass: its next line says how many were held back.
+        crate::sync::lock(&REPEATS)
+            .as_mut()
+            .unwrap()
+            .get_mut("throttle-test a")
+            .unwrap()
+            .0 -= REPEAT_INTERVAL;
+        throttled(
+            Level::Warn,
+            "throttle-test a",
+            format_args!("throttle-test a failed"),
+        );
+        set_sink(None);
+        assert_eq!(
+            *crate::sync::lock(&SEEN),
+            [
+                "throttle-test a failed",
+                "throttle-test b failed",
+                "throttle-test a failed (and 4 more like it in the last 10s)"
+            ]
         );
     }
 }

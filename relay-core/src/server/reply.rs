@@ -117,8 +117,15 @@ impl Reply {
 }
 
 /// Logs (at WARN) why a channel's request for `peer` failed: one shape for every such line.
+/// Repeats for one channel and reason are summarised (see [`crate::log::throttled`]): a provider
+/// outage writes a line per interval, not one per viewer request.
 pub(super) fn warn_channel(ch: &Channel, peer: SocketAddr, why: impl std::fmt::Display) {
-    crate::log!(Warn, "channel {} ({}) for {peer}: {why}", ch.id, ch.name());
+    let why = why.to_string();
+    crate::log::throttled(
+        crate::log::Level::Warn,
+        &format!("{} {why}", ch.id),
+        format_args!("channel {} ({}) for {peer}: {why}", ch.id, ch.name()),
+    );
 }
 
 /// `416` with `Content-Range: bytes */total`.
