@@ -207,6 +207,51 @@ pub fn hls_type(kind: Kind, path: &str, upstream: Option<&str>) -> &'static str 
         .unwrap_or_else(|| kind.default_content_type())
 }
 
+/// What the first bytes of a body are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    /// Nothing arrived yet (an empty or very slow body).
+    Nothing,
+    /// MPEG-TS packets (sync bytes a packet apart).
+    Ts,
+    /// An HLS playlist (`#EXTM3U`): the channel is HLS whatever its URL says.
+    HlsPlaylist,
+    /// A text document: an HTML page ("account expired", a login form), JSON or XML.
+    Text,
+    /// Anything else (a radio stream, a container): relayed as it is.
+    Other,
+}
+
+/// Classifies a body from its first bytes (a BOM and leading whitespace skipped for text).
+pub fn sniff(first: &[u8]) -> Sniffed {
+    if first.is_empty() {
+        return Sniffed::Nothing;
+    }
+    if crate::proto::ts::looks_like_ts(first) {
+        return Sniffed::Ts;
+    }
+    let text = first
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(first)
+        .trim_ascii_start();
+    if text.starts_with(b"#EXTM3U") {
+        return Sniffed::HlsPlaylist;
+    }
+    let lower: Vec<u8> = text.iter().take(16).map(u8::to_ascii_lowercase).collect();
+    let textual = lower.starts_with(b"<!doctype")
+        || lower.starts_with(b"<html")
+        || lower.starts_with(b"<?xml")
+        || lower.starts_with(b"<head")
+        || lower.starts_with(b"<body")
+        || lower.starts_with(b"{")
+        || lower.starts_with(b"[");
+    if textual {
+        Sniffed::Text
+    } else {
+        Sniffed::Other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +280,27 @@ mod tests {
         assert_eq!(ChannelKind::Ts.as_str(), "ts");
         assert_eq!(ChannelKind::Hls.as_str(), "hls");
         assert_eq!(ChannelKind::File.as_str(), "file");
+    }
+
+    #[test]
+    fn bodies_are_told_apart_by_their_first_bytes() {
+        let mut ts = vec![0u8; 2 * 188 + 1];
+        ts[0] = 0x47;
+        ts[188] = 0x47;
+        ts[376] = 0x47;
+        assert_eq!(sniff(&ts), Sniffed::Ts);
+        assert_eq!(sniff(b""), Sniffed::Nothing);
+        assert_eq!(
+            sniff(b"\xEF\xBB\xBF\r\n#EXTM3U\n#EXT-X-VERSION:3"),
+            Sniffed::HlsPlaylist
+        );
+        assert_eq!(
+            sniff(b"  <!DOCTYPE html><html>Account expired"),
+            Sniffed::Text
+        );
+        assert_eq!(sniff(b"<HTML><body>"), Sniffed::Text);
+        assert_eq!(sniff(b"{\"error\":\"expired\"}"), Sniffed::Text);
+        assert_eq!(sniff(b"ID3\x04\x00audio"), Sniffed::Other);
     }
 
     #[test]

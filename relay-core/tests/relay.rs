@@ -708,3 +708,60 @@ async fn a_large_playlist_is_sent_in_chunks_as_it_is_written() {
     assert_eq!(String::from_utf8(old.body).unwrap(), text);
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_web_page_is_never_relayed_as_video_and_a_playlist_is_served_as_hls() {
+    let origin = Origin::start().await;
+    origin.route(
+        "/expired",
+        Behavior::Raw(
+            "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nConnection: close\r\n\r\n<!DOCTYPE html><html><body>Your account has expired</body></html>",
+        ),
+    );
+    origin.route(
+        "/json",
+        Behavior::Raw("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"user_info\":{\"auth\":0}}"),
+    );
+    origin.route(
+        "/live/42",
+        Behavior::Raw(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg1.ts\n",
+        ),
+    );
+    for share in ["auto", "never"] {
+        let mut config = test_config();
+        config.set("share", share).unwrap();
+        let m3u = format!(
+            "#EXTM3U\n#EXTINF:-1,Expired\n{}\n#EXTINF:-1,Json\n{}\n#EXTINF:-1,Sneaky HLS\n{}\n",
+            origin.url("/expired"),
+            origin.url("/json"),
+            origin.url("/live/42")
+        );
+        let relay = Relay::start_with(config, &m3u).await;
+        for name in ["Expired", "Json"] {
+            let resp = relay.get(&format!("/stream/{}.ts", relay.id(name))).await;
+            assert_eq!(resp.status, 502, "{share} {name}");
+            assert!(
+                resp.text().contains("not a stream"),
+                "{share}: {}",
+                resp.text()
+            );
+            assert!(!resp.text().contains("expired</body>"));
+        }
+        let resp = relay
+            .get(&format!("/stream/{}.ts", relay.id("Sneaky HLS")))
+            .await;
+        assert_eq!(resp.status, 200, "{share}");
+        assert_eq!(
+            resp.header("content-type"),
+            Some("application/vnd.apple.mpegurl")
+        );
+        let text = resp.text();
+        assert!(
+            text.contains(&format!("http://{}/r/", relay.addr)),
+            "{text}"
+        );
+        assert!(!text.contains("seg1.ts"), "{text}");
+        relay.stop().await;
+    }
+}

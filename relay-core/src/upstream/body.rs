@@ -84,6 +84,24 @@ impl Body {
         self.exact_reads = true;
     }
 
+    /// The body's first bytes, read ahead up to `n` (fewer when the body is shorter or ends
+    /// first), without consuming them: what a stream route looks at to tell MPEG-TS from an HTML
+    /// error page or an HLS playlist. Chunked bodies give what is already decoded: nothing (they
+    /// are not looked into).
+    pub async fn first_bytes(&mut self, n: usize) -> Result<&[u8], UpstreamError> {
+        let want = match self.kind {
+            BodyKind::Length(_) => n.min(usize::try_from(self.remaining).unwrap_or(usize::MAX)),
+            BodyKind::CloseDelimited => n,
+            BodyKind::Empty | BodyKind::Chunked => return Ok(&[]),
+        };
+        while self.buf.len() < want && !self.done {
+            if self.fill().await? == 0 {
+                break;
+            }
+        }
+        Ok(&self.buf[..self.buf.len().min(want)])
+    }
+
     /// How the upstream framed the body.
     pub fn kind(&self) -> BodyKind {
         self.kind

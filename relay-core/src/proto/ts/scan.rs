@@ -114,6 +114,15 @@ impl Aligner {
     }
 }
 
+/// Whether a body's first bytes are MPEG-TS: two sync bytes a packet apart within the first
+/// packet (or one sync byte first when less arrived).
+pub fn looks_like_ts(first: &[u8]) -> bool {
+    if first.len() <= PACKET {
+        return first.first() == Some(&SYNC);
+    }
+    (0..PACKET).any(|i| first[i] == SYNC && first.get(i + PACKET).is_none_or(|&b| b == SYNC))
+}
+
 /// What one packet means for joining.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PacketInfo {

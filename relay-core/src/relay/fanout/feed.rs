@@ -1,7 +1,7 @@
 //! The upstream a shared channel's reader pulls from, and how its bytes are cut into chunks.
 
 use super::{BATCH_DELAY, FEED_READ_BYTES};
-use crate::proto::ts::{self, Aligner, PACKET, Scanner};
+use crate::proto::ts::{Aligner, PACKET, Scanner, looks_like_ts};
 use crate::upstream::{self, UpstreamError};
 use bytes::Bytes;
 use tokio::time::{Instant, timeout_at};
@@ -95,16 +95,6 @@ impl Feed {
         }
         Ok(true)
     }
-}
-
-/// Whether a body's first bytes are MPEG-TS: two sync bytes a packet apart within the first
-/// packet (or one sync byte first when less arrived).
-fn looks_like_ts(first: &[u8]) -> bool {
-    if first.len() <= PACKET {
-        return first.first() == Some(&ts::SYNC);
-    }
-    (0..PACKET)
-        .any(|i| first[i] == ts::SYNC && first.get(i + PACKET).is_none_or(|&b| b == ts::SYNC))
 }
 
 /// A chunk and what it holds: starts with a PAT, contains the keyframe that makes the latest

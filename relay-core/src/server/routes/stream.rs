@@ -64,7 +64,67 @@ pub(in crate::server) async fn stream(ctx: &RequestContext<'_>, name: &str) -> R
         Ok(resp) => resp,
         Err(reply) => return reply,
     };
+    let resp = match checked(ctx, ch, resp).await {
+        Checked::Stream(resp) => resp,
+        Checked::Hls => {
+            drop(slot);
+            return Box::pin(hls::channel(ctx, ch)).await;
+        }
+        Checked::Refused(reply) => return reply,
+    };
     channel_reply(ctx, ch, range, resp, slot)
+}
+
+/// What the first bytes of a TS channel's answer showed.
+enum Checked {
+    /// A stream (MPEG-TS, or another media body such as a radio stream): relay it.
+    Stream(upstream::Response),
+    /// An HLS playlist: the channel is HLS whatever its URL says.
+    Hls,
+    /// A web page or other document where a stream should be: this answer instead.
+    Refused(Reply),
+}
+
+/// Bytes looked at before a TS channel's answer is trusted: two packets and a sync byte.
+pub const SNIFF_BYTES: usize = 2 * 188 + 1;
+
+/// Looks at the first bytes of a TS channel's successful answer before any of it reaches a
+/// viewer: an HTML "account expired" page is a 502 with that reason, never `200 video/mp2t`; an
+/// HLS playlist behind an extensionless URL is served as HLS.
+async fn checked(ctx: &RequestContext<'_>, ch: &Channel, mut resp: upstream::Response) -> Checked {
+    if ch.kind != ChannelKind::Ts || !matches!(resp.status(), 200 | 206) {
+        return Checked::Stream(resp);
+    }
+    let wait = ctx.shared.config().upstream_response_timeout;
+    let first = match tokio::time::timeout(wait, resp.body.first_bytes(SNIFF_BYTES)).await {
+        Ok(Ok(first)) => media::sniff(first),
+        // Slow or failing: the relay loop reports it like any body.
+        Ok(Err(_)) | Err(_) => return Checked::Stream(resp),
+    };
+    let declared = resp
+        .head
+        .header_str("content-type")
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match first {
+        media::Sniffed::HlsPlaylist => Checked::Hls,
+        media::Sniffed::Text => refuse(
+            ctx,
+            ch,
+            "upstream sent a document (an HTML or JSON page), not a stream: the account may have expired or be blocked",
+        ),
+        _ if declared.starts_with("text/html") => refuse(
+            ctx,
+            ch,
+            "upstream sent a web page (text/html), not a stream: the account may have expired or be blocked",
+        ),
+        _ => Checked::Stream(resp),
+    }
+}
+
+fn refuse(ctx: &RequestContext<'_>, ch: &Channel, reason: &str) -> Checked {
+    warn_channel(ch, ctx.peer, reason);
+    Checked::Refused(Reply::error(502, reason))
 }
 
 /// A channel's own sharing rule: the `relay-share="auto|always|never"` attribute of its entry.
@@ -145,6 +205,19 @@ async fn shared_route(
             let resp = match open_upstream(ctx, ch, None).await {
                 Ok(resp) => resp,
                 Err(reply) => {
+                    starter.fail(reply.status, &reply.reason());
+                    return Ok(reply);
+                }
+            };
+            let resp = match checked(ctx, ch, resp).await {
+                Checked::Stream(resp) => resp,
+                Checked::Hls => {
+                    // Waiting viewers ask again and reach the HLS route too.
+                    drop(starter);
+                    drop(slot);
+                    return Ok(Box::pin(hls::channel(ctx, ch)).await);
+                }
+                Checked::Refused(reply) => {
                     starter.fail(reply.status, &reply.reason());
                     return Ok(reply);
                 }
