@@ -64,8 +64,8 @@ pub(in crate::server) async fn stream(ctx: &RequestContext<'_>, name: &str) -> R
         Ok(resp) => resp,
         Err(reply) => return reply,
     };
-    let resp = match checked(ctx, ch, resp).await {
-        Checked::Stream(resp) => resp,
+    let resp = match Box::pin(checked(ctx, ch, resp)).await {
+        Checked::Stream(resp) => *resp,
         Checked::Hls => {
             drop(slot);
             return Box::pin(hls::channel(ctx, ch)).await;
@@ -78,7 +78,7 @@ pub(in crate::server) async fn stream(ctx: &RequestContext<'_>, name: &str) -> R
 /// What the first bytes of a TS channel's answer showed.
 enum Checked {
     /// A stream (MPEG-TS, or another media body such as a radio stream): relay it.
-    Stream(upstream::Response),
+    Stream(Box<upstream::Response>),
     /// An HLS playlist: the channel is HLS whatever its URL says.
     Hls,
     /// A web page or other document where a stream should be: this answer instead.
@@ -93,13 +93,13 @@ pub const SNIFF_BYTES: usize = 2 * 188 + 1;
 /// HLS playlist behind an extensionless URL is served as HLS.
 async fn checked(ctx: &RequestContext<'_>, ch: &Channel, mut resp: upstream::Response) -> Checked {
     if ch.kind != ChannelKind::Ts || !matches!(resp.status(), 200 | 206) {
-        return Checked::Stream(resp);
+        return Checked::Stream(Box::new(resp));
     }
     let wait = ctx.shared.config().upstream_response_timeout;
     let first = match tokio::time::timeout(wait, resp.body.first_bytes(SNIFF_BYTES)).await {
         Ok(Ok(first)) => media::sniff(first),
         // Slow or failing: the relay loop reports it like any body.
-        Ok(Err(_)) | Err(_) => return Checked::Stream(resp),
+        Ok(Err(_)) | Err(_) => return Checked::Stream(Box::new(resp)),
     };
     let declared = resp
         .head
@@ -118,7 +118,7 @@ async fn checked(ctx: &RequestContext<'_>, ch: &Channel, mut resp: upstream::Res
             ch,
             "upstream sent a web page (text/html), not a stream: the account may have expired or be blocked",
         ),
-        _ => Checked::Stream(resp),
+        _ => Checked::Stream(Box::new(resp)),
     }
 }
 
@@ -209,8 +209,8 @@ async fn shared_route(
                     return Ok(reply);
                 }
             };
-            let resp = match checked(ctx, ch, resp).await {
-                Checked::Stream(resp) => resp,
+            let resp = match Box::pin(checked(ctx, ch, resp)).await {
+                Checked::Stream(resp) => *resp,
                 Checked::Hls => {
                     // Waiting viewers ask again and reach the HLS route too.
                     drop(starter);
